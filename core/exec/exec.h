@@ -1,0 +1,108 @@
+/*
+ * Execution: tensors and their memory, the thread pool, and the program
+ * that runs a partition_plan. exec_prepare creates one kernel per node
+ * through its provider, uploads constants to the devices that read them,
+ * and computes when each slot's buffer can be released. exec_run then
+ * executes the steps in order with state private to the call, so one
+ * program may run on several threads at once.
+ */
+#ifndef EMBER_CORE_EXEC_H
+#define EMBER_CORE_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/graph/graph.h"
+#include "core/partition/partition.h"
+#include "core/provider/provider.h"
+
+/* ---- tensors ---------------------------------------------------------------- */
+
+/* A tensor plus the facts needed to release it. `view.dims` points at
+ * `dims`. When `is_owned`, the memory at `base` belongs to this tensor:
+ * host memory (owner NULL) from util_malloc, or device memory from
+ * `owner` (retained). Otherwise `view.data` is borrowed. String tensors
+ * own each element's bytes when owned. */
+typedef struct exec_tensor {
+    ember_tensor view;
+    int64_t *dims;
+    void *base;
+    provider_instance *owner;
+    bool is_owned;
+} exec_tensor;
+
+/* Allocates an owned tensor on `device`; `owner` must be the provider of
+ * that device (NULL for the host). Host memory is 64-byte aligned and, for
+ * strings, zeroed. */
+ember_status exec_tensor_alloc(exec_tensor *t, provider_instance *owner, ember_device device,
+                               uint32_t dtype, const int64_t *dims, size_t rank);
+/* Makes `t` a borrowed view of `src` (dims copied). */
+ember_status exec_tensor_borrow(exec_tensor *t, const ember_tensor *src);
+/* Releases owned memory and dims; leaves *t zeroed. */
+void exec_tensor_release(exec_tensor *t);
+size_t exec_tensor_bytes(const ember_tensor *t);
+/* Copies the elements of src into dst (same dtype and element count),
+ * across devices through `dst_provider` or `src_provider` (the one whose
+ * device is not the host; NULL allowed for host sides). */
+ember_status exec_tensor_copy(const ember_tensor *dst, provider_instance *dst_provider,
+                              const ember_tensor *src, provider_instance *src_provider);
+
+/* ---- thread pool ------------------------------------------------------------ */
+
+typedef struct exec_pool exec_pool;
+
+/* n_threads = 0 means one per online CPU. */
+ember_status exec_pool_create(size_t n_threads, exec_pool **out);
+void exec_pool_destroy(exec_pool *pool);
+size_t exec_pool_size(const exec_pool *pool);
+/* Runs fn over [0, n) in chunks; the caller takes part. When the pool is
+ * already busy with another call (concurrent runs), runs inline. */
+void exec_pool_parallel_for(exec_pool *pool, size_t n, ember_parallel_fn fn, void *arg);
+
+/* ---- the program ------------------------------------------------------------ */
+
+typedef struct exec_program exec_program;
+
+/* Creates the kernels of every step and the release schedule. Borrows g,
+ * plan and providers, which must outlive the program. */
+ember_status exec_prepare(const graph *g, const partition_plan *plan,
+                          const partition_provider *providers, size_t n_providers,
+                          exec_pool *pool, exec_program **out);
+void exec_destroy(exec_program *prog);
+
+/* A graph input for one run: a borrowed tensor on any device. */
+typedef struct exec_feed {
+    int value;            /* graph value index of a graph input */
+    const ember_tensor *tensor;
+} exec_feed;
+
+/* A graph output for one run. Before the run: value, device wanted, and
+ * optionally `into` (a preallocated tensor to write). After the run,
+ * without `into`: `result` holds an owned tensor on `device`. */
+typedef struct exec_fetch {
+    int value;
+    ember_device device;
+    const ember_tensor *into;
+    exec_tensor result;
+} exec_fetch;
+
+/* Runs the program once. On failure every result is released. */
+ember_status exec_run(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
+                      exec_fetch *fetches, size_t n_fetches);
+
+/* The provider instance of the session that owns `device`, or NULL. */
+provider_instance *exec_provider_for_device(const exec_program *prog, ember_device device);
+
+/* ---- kernel context: the host table's ctx_* slots ----------------------------- */
+
+size_t exec_ctx_input_count(const ember_kernel_context *ctx);
+const ember_tensor *exec_ctx_input(const ember_kernel_context *ctx, size_t index);
+size_t exec_ctx_output_count(const ember_kernel_context *ctx);
+ember_status exec_ctx_output(ember_kernel_context *ctx, size_t index, uint32_t dtype,
+                             const int64_t *dims, size_t rank, ember_tensor **out);
+ember_status exec_ctx_scratch(ember_kernel_context *ctx, size_t bytes, void **out);
+void exec_ctx_parallel_for(ember_kernel_context *ctx, size_t n, ember_parallel_fn fn,
+                           void *arg);
+size_t exec_ctx_thread_count(const ember_kernel_context *ctx);
+
+#endif /* EMBER_CORE_EXEC_H */

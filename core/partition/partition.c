@@ -1,0 +1,250 @@
+/*
+ * Builds a partition_plan (see partition.h) in three passes:
+ *   1. assign: each node goes to the first provider that claims it;
+ *   2. slots: every graph value gets a slot on its home device;
+ *   3. steps: kernels in topological order, each preceded by the copy
+ *      steps that bring its inputs onto its device (one per value+device).
+ */
+#include "core/partition/partition.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util/util.h"
+
+typedef struct builder {
+    const graph *g;
+    const partition_provider *providers;
+    size_t n_providers;
+    partition_plan *plan;
+    size_t cap_slots, cap_steps;
+} builder;
+
+static const ember_device host_device = {EMBER_DEVICE_CPU, 0};
+
+/* ---- pass 1: assign ------------------------------------------------------- */
+
+static void describe_inputs(const graph *g, const graph_node *node, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < node->n_inputs && used < size; i++) {
+        const char *type = "absent";
+        if (node->inputs[i] >= 0) {
+            uint32_t dtype = g->values[node->inputs[i]].type.dtype;
+            type = dtype ? ember_dtype_name((ember_dtype)dtype) : "unknown";
+        }
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", type);
+    }
+}
+
+static ember_status unclaimed(const builder *b, const graph_node *node)
+{
+    char types[256], names[256];
+    size_t used = 0;
+    describe_inputs(b->g, node, types, sizeof types);
+    names[0] = '\0';
+    for (size_t i = 0; i < b->n_providers && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 b->providers[i].name);
+    return ember_fail(EMBER_E_NOT_IMPLEMENTED,
+                      "node '%s' (op %s, domain '%s', opset %lld, inputs (%s)) is not "
+                      "supported by any provider (%s)",
+                      node->name, node->op_type, node->domain, (long long)node->opset, types,
+                      names);
+}
+
+static ember_status assign_node(builder *b, size_t index, bool strict)
+{
+    const graph_node *node = &b->g->nodes[index];
+    ember_node view = {b->g, node};
+    for (size_t p = 0; p < b->n_providers; p++) {
+        bool claimed = false;
+        EMBER_TRY(provider_claim(b->providers[p].instance, &view, &claimed));
+        if (!claimed)
+            continue;
+        if (strict && p > 0)
+            return ember_fail(EMBER_E_NOT_IMPLEMENTED,
+                              "node '%s' (%s) is not claimed by %s and strict placement "
+                              "forbids falling back to %s",
+                              node->name, node->op_type, b->providers[0].name,
+                              b->providers[p].name);
+        b->plan->node_provider[index] = (int)p;
+        return EMBER_OK;
+    }
+    return unclaimed(b, node);
+}
+
+static ember_status assign_all(builder *b, bool strict)
+{
+    for (size_t i = 0; i < b->g->n_nodes; i++)
+        EMBER_TRY(assign_node(b, b->g->node_order[i], strict));
+    return EMBER_OK;
+}
+
+/* ---- pass 2: home slots ---------------------------------------------------- */
+
+static ember_status add_slot(builder *b, int value, int source, ember_device device, int *index)
+{
+    partition_plan *plan = b->plan;
+    EMBER_TRY(util_grow((void **)&plan->slots, &b->cap_slots, plan->n_slots + 1,
+                        sizeof *plan->slots));
+    plan->slots[plan->n_slots] = (partition_slot){value, source, device};
+    *index = (int)plan->n_slots++;
+    return EMBER_OK;
+}
+
+static ember_device home_device(const builder *b, const graph_value *v)
+{
+    if (v->producer < 0)
+        return host_device;
+    return b->providers[b->plan->node_provider[v->producer]].device;
+}
+
+static ember_status add_home_slots(builder *b)
+{
+    for (size_t i = 0; i < b->g->n_values; i++) {
+        int index;
+        EMBER_TRY(add_slot(b, (int)i, -1, home_device(b, &b->g->values[i]), &index));
+    }
+    return EMBER_OK;
+}
+
+/* ---- pass 3: steps --------------------------------------------------------- */
+
+static int find_copy(const partition_plan *plan, size_t first_copy, int value,
+                     ember_device device)
+{
+    for (size_t i = first_copy; i < plan->n_slots; i++)
+        if (plan->slots[i].value == value && partition_same_device(plan->slots[i].device, device))
+            return (int)i;
+    return -1;
+}
+
+static int provider_for_device(const builder *b, ember_device device)
+{
+    for (size_t p = 0; p < b->n_providers; p++)
+        if (partition_same_device(b->providers[p].device, device))
+            return (int)p;
+    return -1;
+}
+
+static ember_status add_step(builder *b, int node, int provider, size_t n_inputs,
+                             size_t n_outputs, partition_step **out)
+{
+    partition_plan *plan = b->plan;
+    EMBER_TRY(util_grow((void **)&plan->steps, &b->cap_steps, plan->n_steps + 1,
+                        sizeof *plan->steps));
+    partition_step *step = &plan->steps[plan->n_steps];
+    *step = (partition_step){node, provider, n_inputs, NULL, n_outputs, NULL};
+    step->inputs = util_calloc(n_inputs ? n_inputs : 1, sizeof *step->inputs);
+    step->outputs = util_calloc(n_outputs ? n_outputs : 1, sizeof *step->outputs);
+    plan->n_steps++; /* counted now so that partition_destroy frees the arrays */
+    if (!step->inputs || !step->outputs)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory planning steps");
+    *out = step;
+    return EMBER_OK;
+}
+
+/* The provider that performs a copy between two devices: the one on the
+ * non-host side (the destination when both are devices). */
+static int copy_provider(const builder *b, ember_device from, ember_device to)
+{
+    if (to.type != EMBER_DEVICE_CPU)
+        return provider_for_device(b, to);
+    if (from.type != EMBER_DEVICE_CPU)
+        return provider_for_device(b, from);
+    return -1;
+}
+
+/* The slot through which a kernel on `device` reads graph value `value`,
+ * adding a copy step the first time a (value, device) pair is needed. */
+static ember_status reading_slot(builder *b, int value, ember_device device, int *slot)
+{
+    const graph_value *v = &b->g->values[value];
+    partition_plan *plan = b->plan;
+    bool is_fed = v->is_graph_input; /* initializers listed as inputs may be fed too */
+    if (!is_fed && partition_same_device(plan->slots[value].device, device)) {
+        *slot = value;
+        return EMBER_OK;
+    }
+    *slot = find_copy(plan, b->g->n_values, value, device);
+    if (*slot >= 0)
+        return EMBER_OK;
+    partition_step *step;
+    ember_device from = plan->slots[value].device;
+    EMBER_TRY(add_slot(b, value, value, device, slot));
+    EMBER_TRY(add_step(b, -1, copy_provider(b, from, device), 1, 1, &step));
+    step->inputs[0] = value;
+    step->outputs[0] = *slot;
+    if (!partition_same_device(from, device))
+        plan->n_copies++;
+    return EMBER_OK;
+}
+
+static ember_status add_kernel_step(builder *b, size_t index)
+{
+    const graph_node *node = &b->g->nodes[index];
+    int provider = b->plan->node_provider[index];
+    ember_device device = b->providers[provider].device;
+    int inputs[node->n_inputs ? node->n_inputs : 1];
+    for (size_t i = 0; i < node->n_inputs; i++) {
+        inputs[i] = -1;
+        if (node->inputs[i] >= 0)
+            EMBER_TRY(reading_slot(b, node->inputs[i], device, &inputs[i]));
+    }
+    partition_step *step;
+    EMBER_TRY(add_step(b, (int)index, provider, node->n_inputs, node->n_outputs, &step));
+    memcpy(step->inputs, inputs, node->n_inputs * sizeof *inputs);
+    memcpy(step->outputs, node->outputs, node->n_outputs * sizeof *node->outputs);
+    return EMBER_OK;
+}
+
+static ember_status add_all_steps(builder *b)
+{
+    for (size_t i = 0; i < b->g->n_nodes; i++)
+        EMBER_TRY(add_kernel_step(b, b->g->node_order[i]));
+    return EMBER_OK;
+}
+
+/* ---- entry ----------------------------------------------------------------- */
+
+void partition_destroy(partition_plan *plan)
+{
+    if (!plan)
+        return;
+    for (size_t i = 0; i < plan->n_steps; i++) {
+        util_free(plan->steps[i].inputs);
+        util_free(plan->steps[i].outputs);
+    }
+    util_free(plan->steps);
+    util_free(plan->slots);
+    util_free(plan->node_provider);
+    util_free(plan);
+}
+
+ember_status partition_build(const graph *g, const partition_provider *providers,
+                             size_t n_providers, bool strict, partition_plan **out)
+{
+    if (n_providers == 0)
+        return ember_fail(EMBER_E_INVALID_ARGUMENT, "no execution provider to place nodes on");
+    partition_plan *plan = util_calloc(1, sizeof *plan);
+    if (plan)
+        plan->node_provider = util_calloc(g->n_nodes ? g->n_nodes : 1, sizeof(int));
+    if (!plan || !plan->node_provider) {
+        partition_destroy(plan);
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory partitioning the graph");
+    }
+    builder b = {g, providers, n_providers, plan, 0, 0};
+    ember_status status = assign_all(&b, strict);
+    if (status == EMBER_OK)
+        status = add_home_slots(&b);
+    if (status == EMBER_OK)
+        status = add_all_steps(&b);
+    if (status != EMBER_OK) {
+        partition_destroy(plan);
+        return status;
+    }
+    *out = plan;
+    return EMBER_OK;
+}

@@ -1,0 +1,75 @@
+/*
+ * Partitioning: gives each node to the first provider in the user's
+ * priority list that claims it, places every value on its producer's
+ * device, and inserts copy steps where a value is read on another device.
+ * The result is a flat, ordered list of steps over "slots" that
+ * core/exec turns into a runnable program.
+ *
+ * Invariants of a partition_plan:
+ *  - Slot i < g->n_values holds graph value i on its home device: the
+ *    device of its producer's provider, or the host for graph inputs and
+ *    initializers. Slots from g->n_values on are copies: `source` names
+ *    the slot they copy and `device` where the copy lives.
+ *  - There is at most one copy slot per (value, device).
+ *  - Every graph input read by a kernel is read through a copy slot on the
+ *    kernel's device, even on the host: at run time an input may arrive on
+ *    any device (io binding), and the copy step then moves it, or aliases
+ *    it when it is already where it is needed.
+ *  - steps[] is in execution order: a copy step comes right before the
+ *    first kernel that reads it; kernel steps follow g->node_order.
+ */
+#ifndef EMBER_CORE_PARTITION_H
+#define EMBER_CORE_PARTITION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/graph/graph.h"
+#include "core/provider/provider.h"
+
+/* A provider taking part in a session, with the device it runs on. */
+typedef struct partition_provider {
+    provider_instance *instance;
+    ember_device device;
+    const char *name;
+} partition_provider;
+
+typedef struct partition_slot {
+    int value;           /* graph value held here */
+    int source;          /* for copy slots: the slot copied from; else -1 */
+    ember_device device; /* where the slot's tensor lives */
+} partition_slot;
+
+typedef struct partition_step {
+    int node;            /* graph node index, or -1 for a copy step */
+    int provider;        /* runs the step; for a copy, the device-side provider (-1 = host) */
+    size_t n_inputs;
+    int *inputs;         /* slot indices, -1 = absent */
+    size_t n_outputs;
+    int *outputs;        /* slot indices, -1 = absent */
+} partition_step;
+
+typedef struct partition_plan {
+    size_t n_slots;
+    partition_slot *slots;
+    size_t n_steps;
+    partition_step *steps;
+    int *node_provider;  /* g->n_nodes entries: index into the provider list */
+    size_t n_copies;     /* copy steps between two different devices */
+} partition_plan;
+
+/* Assigns every node of `g` (top-level graph) to one of `providers`, in
+ * priority order. With `strict`, a node that providers[0] does not claim
+ * is an error. A node nobody claims is EMBER_E_NOT_IMPLEMENTED with a
+ * message naming node, op, domain, opset and input types. */
+ember_status partition_build(const graph *g, const partition_provider *providers,
+                             size_t n_providers, bool strict, partition_plan **out);
+void partition_destroy(partition_plan *plan);
+
+/* True when both describe the same device. */
+static inline bool partition_same_device(ember_device a, ember_device b)
+{
+    return a.type == b.type && a.id == b.id;
+}
+
+#endif /* EMBER_CORE_PARTITION_H */

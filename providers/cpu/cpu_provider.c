@@ -1,0 +1,178 @@
+/*
+ * The CPU execution provider: the plugin's entry point, its table, and the
+ * registration table that says which ops (default domain, opset range,
+ * types) it claims and which kernel family builds each one. Tensors live
+ * in host memory owned by the core, so there are no alloc/free/copy slots.
+ */
+#include "cpu_kernel.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ember_provider {
+    const ember_host_api *host;
+};
+
+/* One row per op and opset range; the first row that matches wins. */
+typedef struct cpu_op_entry {
+    const char *op;
+    int64_t min_opset;
+    int64_t max_opset;
+    cpu_check_fn check; /* NULL: any type */
+    cpu_create_fn create;
+} cpu_op_entry;
+
+static const cpu_op_entry cpu_ops[] = {
+    {"Add", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
+    {"Sub", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
+    {"Mul", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
+    {"Div", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
+    {"Relu", 1, CPU_OPSET_MAX, cpu_check_relu, cpu_create_unary},
+    {"Sigmoid", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_unary},
+    {"Tanh", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_unary},
+    {"Clip", 1, CPU_OPSET_MAX, cpu_check_clip, cpu_create_clip},
+    {"Softmax", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_softmax},
+    {"Gemm", 1, CPU_OPSET_MAX, cpu_check_gemm, cpu_create_gemm},
+    {"MatMul", 1, CPU_OPSET_MAX, cpu_check_matmul, cpu_create_matmul},
+    {"Conv", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_conv},
+    {"MaxPool", 1, CPU_OPSET_MAX, cpu_check_maxpool, cpu_create_maxpool},
+    {"AveragePool", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_avgpool},
+    {"GlobalAveragePool", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_global_avgpool},
+    {"BatchNormalization", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_batchnorm},
+    {"Reshape", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_reshape},
+    {"Flatten", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_flatten},
+    {"Transpose", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_transpose},
+    {"Concat", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_concat},
+    {"Identity", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_identity},
+    {"Constant", 1, CPU_OPSET_MAX, cpu_check_constant, cpu_create_constant},
+    {"Shape", 1, CPU_OPSET_MAX, NULL, cpu_create_shape},
+    {"Gather", 1, CPU_OPSET_MAX, cpu_check_gather, cpu_create_gather},
+    {"Unsqueeze", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_unsqueeze},
+    {"Squeeze", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_squeeze},
+};
+
+static const cpu_op_entry *find_op(const ember_host_api *host, const ember_node *node)
+{
+    const char *domain = host->node_domain(node);
+    if (domain != NULL && domain[0] != '\0' && strcmp(domain, "ai.onnx") != 0)
+        return NULL;
+    const char *op = host->node_op_type(node);
+    int64_t opset = host->node_opset(node);
+    for (size_t i = 0; i < sizeof cpu_ops / sizeof cpu_ops[0]; i++) {
+        const cpu_op_entry *e = &cpu_ops[i];
+        if (strcmp(e->op, op) == 0 && opset >= e->min_opset && opset <= e->max_opset)
+            return e;
+    }
+    return NULL;
+}
+
+/* ---- instance ---------------------------------------------------------- */
+
+static ember_status cpu_create(const ember_host_api *host, const ember_option *options,
+                               size_t n_options, ember_provider **out)
+{
+    for (size_t i = 0; i < n_options; i++) {
+        if (strcmp(options[i].key, "intra_op_num_threads") != 0)
+            return host->fail(EMBER_E_INVALID_ARGUMENT,
+                              "CPU provider: unknown option '%s' (known: intra_op_num_threads)",
+                              options[i].key);
+    }
+    ember_provider *self = calloc(1, sizeof *self);
+    if (self == NULL)
+        return host->fail(EMBER_E_OUT_OF_MEMORY, "CPU provider: out of memory");
+    self->host = host;
+    /* Kernels parallelize through host->ctx_parallel_for, so the session's
+     * thread count is the only one that matters: BLAS stays on the calling
+     * thread. */
+    openblas_set_num_threads(1);
+    *out = self;
+    return EMBER_OK;
+}
+
+static void cpu_destroy(ember_provider *self)
+{
+    free(self);
+}
+
+static ember_status cpu_claim(ember_provider *self, const ember_node *node, bool *claimed)
+{
+    const cpu_op_entry *e = find_op(self->host, node);
+    *claimed = e != NULL && (e->check == NULL || e->check(self->host, node));
+    return EMBER_OK;
+}
+
+/* ---- kernels ----------------------------------------------------------- */
+
+static void cpu_kernel_destroy(ember_kernel *k)
+{
+    if (k == NULL)
+        return;
+    if (k->release != NULL && k->params != NULL)
+        k->release(k->params);
+    free(k->params);
+    free(k->name);
+    free(k);
+}
+
+static ember_status cpu_kernel_create(ember_provider *self, const ember_node *node,
+                                      ember_kernel **out)
+{
+    const ember_host_api *host = self->host;
+    const cpu_op_entry *e = find_op(host, node);
+    const char *name = host->node_name(node);
+    if (e == NULL)
+        return host->fail(EMBER_E_NOT_IMPLEMENTED,
+                          "node '%s' (%s, opset %lld): not supported by the CPU provider",
+                          name ? name : "", host->node_op_type(node),
+                          (long long)host->node_opset(node));
+    cpu_kernel *k = calloc(1, sizeof *k);
+    if (k == NULL || (k->name = strdup(name ? name : "")) == NULL) {
+        free(k);
+        return host->fail(EMBER_E_OUT_OF_MEMORY, "CPU provider: out of memory");
+    }
+    k->host = host;
+    k->op = e->op;
+    k->opset = host->node_opset(node);
+    ember_status s = e->create(k, node);
+    if (s != EMBER_OK) {
+        cpu_kernel_destroy(k);
+        return s;
+    }
+    *out = k;
+    return EMBER_OK;
+}
+
+static ember_status cpu_kernel_run(ember_kernel *k, ember_kernel_context *ctx)
+{
+    return k->run(k, ctx);
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static const ember_provider_api cpu_api = {
+    .abi_version = EMBER_ABI_VERSION,
+    .struct_size = sizeof(ember_provider_api),
+    .name = "CPU",
+    .device_name = "cpu",
+    .device_type = EMBER_DEVICE_CPU,
+    /* OpenBLAS keeps worker threads and global state; unloading it while
+     * other libraries may still use it is not safe. */
+    .flags = EMBER_PROVIDER_FLAG_NO_UNLOAD,
+    .probe = NULL, /* always usable, score 1 */
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .claim = cpu_claim,
+    .kernel_create = cpu_kernel_create,
+    .kernel_run = cpu_kernel_run,
+    .kernel_destroy = cpu_kernel_destroy,
+};
+
+EMBER_PROVIDER_EXPORT const ember_provider_api *ember_provider_entry(uint32_t host_abi_version);
+
+EMBER_PROVIDER_EXPORT const ember_provider_api *ember_provider_entry(uint32_t host_abi_version)
+{
+    if (EMBER_ABI_MAJOR_OF(host_abi_version) != EMBER_ABI_MAJOR)
+        return NULL;
+    return &cpu_api;
+}
