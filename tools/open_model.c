@@ -29,8 +29,11 @@ static int check_provider(ember_env *env, const char *name)
     char why[512] = "";
     if (ember_env_provider_available(env, name, why, sizeof why))
         return CLI_OK;
-    return cli_fail("provider '%s' is not available: %s", name,
-                    why[0] ? why : "not found on the provider search path");
+    if (!why[0])
+        return cli_fail("provider '%s' not found on the provider search path", name);
+    if (strcasestr(why, name))
+        return cli_fail("%s", why); // the library's reason names the provider already
+    return cli_fail("provider '%s' is not available: %s", name, why);
 }
 
 /* Appends each name of the comma-separated list, after checking it loads. */

@@ -137,6 +137,10 @@ static void post_loop(exec_pool *pool, size_t n, ember_parallel_fn fn, void *arg
     size_t want = pool->n_threads * CHUNKS_PER_THREAD;
     size_t n_chunks = n < want ? n : want;
     pthread_mutex_lock(&pool->lock);
+    /* A worker that woke late for the previous loop may still be looking
+     * for chunks; let it leave before the chunk counter is reset. */
+    while (pool->active > 0)
+        pthread_cond_wait(&pool->work_done, &pool->lock);
     pool->fn = fn;
     pool->arg = arg;
     pool->n = n;

@@ -138,6 +138,95 @@ DEFINE_MAXPOOL(maxpool_u8, uint8_t, 0)
 DEFINE_AVGPOOL(avgpool_f32, float)
 DEFINE_AVGPOOL(avgpool_f64, double)
 
+/* ---- 2-D fast paths (1-D runs as 2-D with a unit height) -------------- */
+
+/* Taps [lo, hi) of a window starting at `start` that fall inside [0, in). */
+static inline void tap_range(int64_t start, int64_t in, int64_t k, int64_t dil, int64_t *lo,
+                             int64_t *hi)
+{
+    *lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    *hi = start >= in ? 0 : (in - start + dil - 1) / dil;
+    *hi = *hi < k ? *hi : k;
+}
+
+/* Taps of the window inside the padded extent [-pad_begin, in + pad_end). */
+static inline int64_t padded_taps(int64_t start, int64_t in, int64_t pad_end, int64_t k,
+                                  int64_t dil)
+{
+    int64_t end = in + pad_end - start;
+    int64_t n = end <= 0 ? 0 : (end + dil - 1) / dil;
+    return n < k ? n : k;
+}
+
+#define DEFINE_MAXPOOL2D(NAME, T, LOWEST)                                                  \
+    static void NAME(const pool_geom *g, const void *px, void *py, int64_t *ind,           \
+                     int64_t base)                                                         \
+    {                                                                                      \
+        const cpu_window *w = &g->w;                                                       \
+        const T *x = px;                                                                   \
+        T *y = py;                                                                         \
+        int64_t W = w->in[1], dh = w->dilation[0], dw = w->dilation[1];                    \
+        for (int64_t oh = 0; oh < w->out[0]; oh++) {                                       \
+            int64_t hs = oh * w->stride[0] - w->pad_begin[0], hlo, hhi;                    \
+            tap_range(hs, w->in[0], w->kernel[0], dh, &hlo, &hhi);                         \
+            for (int64_t ow = 0; ow < w->out[1]; ow++, y++) {                              \
+                int64_t ws = ow * w->stride[1] - w->pad_begin[1], wlo, whi, at = -1;       \
+                tap_range(ws, W, w->kernel[1], dw, &wlo, &whi);                            \
+                T best = LOWEST;                                                           \
+                for (int64_t kh = hlo; kh < hhi; kh++) {                                   \
+                    int64_t row = (hs + kh * dh) * W + ws;                                 \
+                    for (int64_t kw = wlo; kw < whi; kw++) {                               \
+                        T v = x[row + kw * dw];                                            \
+                        if (at < 0 || v > best) {                                          \
+                            best = v;                                                      \
+                            at = row + kw * dw;                                            \
+                        }                                                                  \
+                    }                                                                      \
+                }                                                                          \
+                *y = best;                                                                 \
+                if (ind != NULL)                                                           \
+                    *ind++ = at < 0 ? -1 : base + index_of(g, at);                         \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+DEFINE_MAXPOOL2D(maxpool2d_f32, float, -FLT_MAX)
+DEFINE_MAXPOOL2D(maxpool2d_f64, double, -DBL_MAX)
+DEFINE_MAXPOOL2D(maxpool2d_i8, int8_t, INT8_MIN)
+DEFINE_MAXPOOL2D(maxpool2d_u8, uint8_t, 0)
+
+#define DEFINE_AVGPOOL2D(NAME, T)                                                          \
+    static void NAME(const pool_geom *g, const void *px, void *py, int64_t *ind,           \
+                     int64_t base)                                                         \
+    {                                                                                      \
+        const cpu_window *w = &g->w;                                                       \
+        const T *x = px;                                                                   \
+        T *y = py;                                                                         \
+        int64_t W = w->in[1], dh = w->dilation[0], dw = w->dilation[1];                    \
+        for (int64_t oh = 0; oh < w->out[0]; oh++) {                                       \
+            int64_t hs = oh * w->stride[0] - w->pad_begin[0], hlo, hhi;                    \
+            tap_range(hs, w->in[0], w->kernel[0], dh, &hlo, &hhi);                         \
+            int64_t hp = padded_taps(hs, w->in[0], w->pad_end[0], w->kernel[0], dh);       \
+            for (int64_t ow = 0; ow < w->out[1]; ow++, y++) {                              \
+                int64_t ws = ow * w->stride[1] - w->pad_begin[1], wlo, whi;                \
+                tap_range(ws, W, w->kernel[1], dw, &wlo, &whi);                            \
+                double sum = 0.0;                                                          \
+                for (int64_t kh = hlo; kh < hhi; kh++) {                                   \
+                    const T *row = x + (hs + kh * dh) * W + ws;                            \
+                    for (int64_t kw = wlo; kw < whi; kw++)                                 \
+                        sum += row[kw * dw];                                               \
+                }                                                                          \
+                int64_t n = hhi > hlo && whi > wlo ? (hhi - hlo) * (whi - wlo) : 0;        \
+                if (g->include_pad)                                                        \
+                    n = hp * padded_taps(ws, W, w->pad_end[1], w->kernel[1], dw);          \
+                *y = (T)(n > 0 ? sum / (double)n : 0.0);                                   \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+DEFINE_AVGPOOL2D(avgpool2d_f32, float)
+DEFINE_AVGPOOL2D(avgpool2d_f64, double)
+
 /* ---- driver ------------------------------------------------------------ */
 
 typedef void (*pool_fn)(const pool_geom *g, const void *x, void *y, int64_t *ind,
@@ -161,18 +250,39 @@ static void pool_planes(void *arg, size_t begin, size_t end)
               j->ind ? j->ind + p * out_size : NULL, (int64_t)(p * in_size));
 }
 
-static pool_fn pick_fn(const pool_params *p, uint32_t dtype)
+/* The loop for the dtype (float16/bfloat16 run on float32 copies) and the
+ * spatial rank (2 after pool_geometry folded 1-D into 2-D). */
+static pool_fn pick_fn(const pool_params *p, uint32_t dtype, size_t rank)
 {
+    bool flat = rank == 2;
     switch (dtype) {
     case EMBER_DTYPE_FLOAT32:
     case EMBER_DTYPE_FLOAT16:
     case EMBER_DTYPE_BFLOAT16:
-        return p->is_max ? maxpool_f32 : avgpool_f32;
-    case EMBER_DTYPE_FLOAT64: return p->is_max ? maxpool_f64 : avgpool_f64;
-    case EMBER_DTYPE_INT8: return p->is_max ? maxpool_i8 : NULL;
-    case EMBER_DTYPE_UINT8: return p->is_max ? maxpool_u8 : NULL;
+        if (p->is_max)
+            return flat ? maxpool2d_f32 : maxpool_f32;
+        return flat ? avgpool2d_f32 : avgpool_f32;
+    case EMBER_DTYPE_FLOAT64:
+        if (p->is_max)
+            return flat ? maxpool2d_f64 : maxpool_f64;
+        return flat ? avgpool2d_f64 : avgpool_f64;
+    case EMBER_DTYPE_INT8: return !p->is_max ? NULL : flat ? maxpool2d_i8 : maxpool_i8;
+    case EMBER_DTYPE_UINT8: return !p->is_max ? NULL : flat ? maxpool2d_u8 : maxpool_u8;
     default: return NULL;
     }
+}
+
+/* A 1-D window as a 2-D one of unit height, so that it takes the 2-D path. */
+static void fold_1d(cpu_window *w)
+{
+    int64_t *fields[] = {w->in, w->out, w->kernel, w->stride, w->dilation, w->pad_begin,
+                         w->pad_end};
+    int64_t unit[] = {1, 1, 1, 1, 1, 0, 0};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        fields[i][1] = fields[i][0];
+        fields[i][0] = unit[i];
+    }
+    w->rank = 2;
 }
 
 static ember_status pool_geometry(const cpu_kernel *k, const ember_tensor *x, pool_geom *g)
@@ -181,6 +291,8 @@ static ember_status pool_geometry(const cpu_kernel *k, const ember_tensor *x, po
     ember_status s = cpu_window_resolve(k, &p->win, x, NULL, &g->w);
     if (s != EMBER_OK)
         return s;
+    if (g->w.rank == 1)
+        fold_1d(&g->w);
     g->in_stride[g->w.rank - 1] = 1;
     for (size_t d = g->w.rank - 1; d > 0; d--)
         g->in_stride[d - 1] = g->in_stride[d] * g->w.in[d];
@@ -196,7 +308,8 @@ static ember_status pool_outputs(const cpu_kernel *k, ember_kernel_context *ctx,
 {
     const pool_params *p = k->params;
     int64_t dims[CPU_MAX_RANK] = {x->dims[0], x->dims[1]};
-    memcpy(dims + 2, g->w.out, g->w.rank * sizeof(int64_t));
+    size_t n_spatial = x->rank - 2; /* 1 when fold_1d made the window 2-D */
+    memcpy(dims + 2, g->w.out + (g->w.rank - n_spatial), n_spatial * sizeof(int64_t));
     ember_status s = cpu_output(k, ctx, 0, x->dtype, dims, x->rank, y);
     *ind = NULL;
     if (s == EMBER_OK && p->has_indices)
@@ -228,14 +341,14 @@ static ember_status pool_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y, *ind;
     pool_geom g;
     ember_status s = cpu_input(k, ctx, 0, &x);
+    if (s == EMBER_OK)
+        s = pool_geometry(k, x, &g);
     if (s != EMBER_OK)
         return s;
-    pool_fn fn = pick_fn(k->params, x->dtype);
+    pool_fn fn = pick_fn(k->params, x->dtype, g.w.rank);
     if (fn == NULL)
         return cpu_fail_dtype(k, 0, x->dtype);
-    s = pool_geometry(k, x, &g);
-    if (s == EMBER_OK)
-        s = pool_outputs(k, ctx, x, &g, &y, &ind);
+    s = pool_outputs(k, ctx, x, &g, &y, &ind);
     size_t planes = (size_t)x->dims[0] * (size_t)x->dims[1];
     if (s != EMBER_OK || planes * g.w.out_size == 0)
         return s;

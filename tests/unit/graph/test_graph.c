@@ -112,7 +112,8 @@ static void add_int64_initializer(graph *g, const char *name, const int64_t *dat
     int64_t dim = (int64_t)n;
     assert_int_equal(graph_tensor_create(name, EMBER_DTYPE_INT64, &dim, 1, &t), EMBER_OK);
     memcpy(t->view.data, data, n * sizeof *data);
-    val(g, name)->initializer = t;
+    int index = value(g, name);
+    g->values[index].initializer = t;
 }
 
 static void expect_dims(const graph_value *v, int32_t rank, const int64_t *dims)
@@ -184,7 +185,8 @@ static void test_graph_set_type_copies_shape(void **state)
     graph *g = new_graph();
     int64_t dims[] = {-1, 3};
     const char *names[] = {"batch", NULL};
-    graph_value *v = &g->values[value(g, "x")];
+    int index = value(g, "x");
+    graph_value *v = &g->values[index];
     assert_int_equal(graph_value_set_type(v, EMBER_DTYPE_FLOAT32, 2, dims, names), EMBER_OK);
     assert_int_equal(v->type.dims, v->dims);
     assert_string_equal(v->dim_names[0], "batch");
