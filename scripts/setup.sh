@@ -29,7 +29,7 @@ install_python() {
 
 build() {
     local dir=$1; shift
-    [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
+    [ -f "$dir/build.ninja" ] || PATH="$PWD/.venv/bin:$PATH" meson setup "$dir" "$@" >/dev/null
     ninja -C "$dir" >/dev/null
 }
 

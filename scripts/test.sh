@@ -5,27 +5,46 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH" # the Python that has the test packages
 
-PY=.venv/bin/python
-DATA=build/onnx-data
-$PY tests/conformance/gen_node_data.py "$DATA"
+DATA="$PWD/build/onnx-data"
+python tests/conformance/gen_node_data.py "$DATA"
 
 run_suite() {
     local dir=$1
-    EMBER_NODE_DATA="$PWD/$DATA" meson test -C "$dir" --print-errorlogs --num-processes 2 \
+    # Every suite must be there: a missing one would pass silently.
+    local listed
+    listed=$(meson test -C "$dir" --list 2>/dev/null)
+    for suite in unit.api conformance.cpu e2e.cli; do
+        grep -q "$suite" <<<"$listed" ||
+            { echo "test.sh: test $suite is not registered in $dir" >&2; exit 1; }
+    done
+    EMBER_NODE_DATA="$DATA" meson test -C "$dir" --print-errorlogs --num-processes 2 \
         --timeout-multiplier 3
 }
 
-echo "== unit, plugin and conformance tests (build/)"
+echo "== all tests (build/)"
 run_suite build
 
-echo "== end-to-end tests (build/)"
-EMBER_BIN="$PWD/build/tools/ember" EMBER_PROVIDER_PATH="$PWD/build/providers/cpu" \
-    $PY -m pytest -q tests/e2e
-
-echo "== the same under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+echo "== all tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debug >/dev/null
 ninja -C build-asan >/dev/null
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_suite build-asan
+run_suite build-asan
+
+# One closing line over both builds, counted from meson's test logs.
+python - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        result = json.loads(line)["result"]
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)
+PY

@@ -13,8 +13,10 @@
 #include "cli.h"
 #include "npy.h"
 
+/* One --input NAME=FILE: `name` owns a copy of the whole argument, cut at
+ * the '=', and `path` points into it. */
 typedef struct input_spec {
-    const char *name; /* points into a copy owned by run_args.spec_text */
+    char *name;
     const char *path;
 } input_spec;
 
@@ -22,7 +24,6 @@ typedef struct run_args {
     const char *model;
     cli_session_config session;
     input_spec *specs;
-    char **spec_text;
     size_t n_specs;
     const char *output_dir;
     unsigned long long seed;
@@ -45,8 +46,7 @@ typedef struct run_state {
 static void run_args_free(run_args *args)
 {
     for (size_t i = 0; i < args->n_specs; i++)
-        free(args->spec_text[i]);
-    free(args->spec_text);
+        free(args->specs[i].name);
     free(args->specs);
 }
 
@@ -56,24 +56,18 @@ static int add_input_spec(run_args *args, const char *text)
     if (!eq || eq == text || eq[1] == '\0')
         return cli_usage_error("--input expects NAME=FILE.npy, got '%s'", text);
     input_spec *specs = realloc(args->specs, (args->n_specs + 1) * sizeof *specs);
-    if (specs)
-        args->specs = specs;
-    char **texts = realloc(args->spec_text, (args->n_specs + 1) * sizeof *texts);
-    if (texts)
-        args->spec_text = texts;
-    char *copy = strdup(text);
-    if (!specs || !texts || !copy) {
-        free(copy);
+    if (!specs)
         return cli_fail("out of memory");
-    }
-    copy[eq - text] = '\0';
+    args->specs = specs;
+    size_t name_len = (size_t)(eq - text);
     for (size_t i = 0; i < args->n_specs; i++)
-        if (!strcmp(args->specs[i].name, copy)) {
-            free(copy);
-            return cli_usage_error("input '%.*s' is given twice", (int)(eq - text), text);
-        }
-    args->spec_text[args->n_specs] = copy;
-    args->specs[args->n_specs++] = (input_spec){copy, copy + (eq - text) + 1};
+        if (strlen(specs[i].name) == name_len && !strncmp(specs[i].name, text, name_len))
+            return cli_usage_error("input '%s' is given twice", specs[i].name);
+    char *copy = strdup(text);
+    if (!copy)
+        return cli_fail("out of memory");
+    copy[name_len] = '\0';
+    specs[args->n_specs++] = (input_spec){copy, copy + name_len + 1};
     return CLI_OK;
 }
 
@@ -97,52 +91,63 @@ static bool is_option(const char *arg, const char *opt)
     return !strncmp(arg, opt, len) && (arg[len] == '\0' || arg[len] == '=');
 }
 
+static int set_providers(run_args *args, const char *value)
+{
+    size_t n = strlen(value);
+    if (n == 0 || value[0] == ',' || value[n - 1] == ',' || strstr(value, ",,"))
+        return cli_usage_error("--providers expects a list like 'cuda,cpu', got '%s'", value);
+    args->session.providers = value;
+    return CLI_OK;
+}
+
+static int set_threads(run_args *args, const char *value)
+{
+    if (!cli_parse_int(value, 0, 4096, &args->session.threads))
+        return cli_usage_error("--threads expects a number from 0 to 4096, got '%s'", value);
+    return CLI_OK;
+}
+
+static int set_seed(run_args *args, const char *value)
+{
+    char *end;
+    errno = 0;
+    args->seed = strtoull(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-')
+        return cli_usage_error("--seed expects a non-negative integer, got '%s'", value);
+    return CLI_OK;
+}
+
+static int set_output_dir(run_args *args, const char *value)
+{
+    if (!value[0])
+        return cli_usage_error("--output-dir needs a directory");
+    args->output_dir = value;
+    return CLI_OK;
+}
+
+static const struct {
+    const char *name;
+    int (*set)(run_args *args, const char *value);
+} value_options[] = {
+    {"--providers", set_providers}, {"--threads", set_threads},
+    {"--input", add_input_spec},    {"--output-dir", set_output_dir},
+    {"--seed", set_seed},
+};
+
 static int parse_option(int argc, char **argv, int *i, run_args *args)
 {
     const char *arg = argv[*i], *value = NULL;
-    long n;
     if (!strcmp(arg, "--strict")) {
         args->session.strict = true;
         return CLI_OK;
     }
-    static const char *const with_value[] = {"--providers", "--threads", "--input",
-                                             "--output-dir", "--seed"};
-    size_t k = 0;
-    while (k < 5 && !is_option(arg, with_value[k]))
-        k++;
-    if (k == 5)
-        return cli_usage_error("unknown option '%s' for 'ember run'", arg);
-    int rc = option_value(argc, argv, i, with_value[k], &value);
-    if (rc != CLI_OK)
-        return rc;
-    switch (k) {
-    case 0:
-        if (!value[0] || strstr(value, ",,") || value[0] == ',' ||
-            value[strlen(value) - 1] == ',')
-            return cli_usage_error("--providers expects a list like 'cuda,cpu', got '%s'",
-                                   value);
-        args->session.providers = value;
-        return CLI_OK;
-    case 1:
-        if (!cli_parse_int(value, 0, 4096, &n))
-            return cli_usage_error("--threads expects a number from 0 to 4096, got '%s'",
-                                   value);
-        args->session.threads = n;
-        return CLI_OK;
-    case 2:
-        return add_input_spec(args, value);
-    case 3:
-        args->output_dir = value;
-        return CLI_OK;
-    default: {
-        char *end;
-        errno = 0;
-        args->seed = strtoull(value, &end, 10);
-        if (errno || end == value || *end || value[0] == '-')
-            return cli_usage_error("--seed expects a non-negative integer, got '%s'", value);
-        return CLI_OK;
+    for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++) {
+        if (!is_option(arg, value_options[k].name))
+            continue;
+        int rc = option_value(argc, argv, i, value_options[k].name, &value);
+        return rc == CLI_OK ? value_options[k].set(args, value) : rc;
     }
-    }
+    return cli_usage_error("unknown option '%s' for 'ember run'", arg);
 }
 
 static int parse_args(int argc, char **argv, run_args *args)
@@ -263,8 +268,11 @@ static int make_random_input(run_state *st, size_t index, uint64_t seed)
     int rc = random_dims(&info, dims);
     if (rc != CLI_OK)
         return rc;
-    for (int64_t d = 0; d < info.rank; d++)
+    for (int64_t d = 0; d < info.rank; d++) {
+        if (dims[d] > 0 && n > SIZE_MAX / 16 / (size_t)dims[d])
+            return cli_fail("input '%s' is too large to fill", info.name);
         n *= (size_t)dims[d];
+    }
     size_t bytes = ember_dtype_storage_bytes(info.dtype, n);
     void *data = malloc(bytes ? bytes : 1);
     if (!data)

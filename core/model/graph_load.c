@@ -166,6 +166,21 @@ static ember_status initializers_load(model_ctx *ctx, graph *g, const Onnx__Grap
     return EMBER_OK;
 }
 
+/* Before IR version 4 every initializer had to be listed as a graph input
+ * and was a constant all the same; from 4 on, a listed initializer is a
+ * default the caller may override. Old models therefore drop their
+ * initialized names from the inputs. */
+static void drop_initialized_inputs(const model_ctx *ctx, graph *g)
+{
+    size_t kept = 0;
+    if (ctx->ir_version >= 4)
+        return;
+    for (size_t i = 0; i < g->n_inputs; i++)
+        if (!g->values[g->inputs[i]].initializer)
+            g->inputs[kept++] = g->inputs[i];
+    g->n_inputs = kept;
+}
+
 /* ---- attributes ----------------------------------------------------------------- */
 
 static const char *const attr_type_names[] = {
@@ -270,6 +285,9 @@ static ember_status attr_payload(model_ctx *ctx, graph *g, graph_attr *a,
         if (!ap->g)
             break;
         return subgraph_load(ctx, g, a, ap->g);
+    case EMBER_ATTR_TYPE_PROTO:
+    case EMBER_ATTR_TYPE_PROTOS:
+        return EMBER_OK; /* present, without a payload Ember reads (Optional's `type`) */
     default: break;
     }
     return ember_fail(EMBER_E_NOT_IMPLEMENTED, "attribute '%s' of type %s is not supported",
@@ -447,6 +465,7 @@ ember_status model_graph_load(model_ctx *ctx, const Onnx__GraphProto *gp, graph 
 {
     EMBER_TRY(io_load(g, gp->input, gp->n_input, "input", &g->inputs));
     EMBER_TRY(initializers_load(ctx, g, gp));
+    drop_initialized_inputs(ctx, g);
     EMBER_TRY(nodes_load(ctx, g, gp));
     EMBER_TRY(io_load(g, gp->output, gp->n_output, "output", &g->outputs));
     return value_info_load(g, gp);

@@ -188,6 +188,7 @@ static ember_status convert(model_ctx *ctx, const Onnx__ModelProto *mp, graph *g
     EMBER_TRY(check_header(mp));
     EMBER_TRY(opsets_load(mp, g));
     EMBER_TRY(meta_load(mp, &g->meta));
+    ctx->ir_version = mp->ir_version;
     EMBER_TRY(model_graph_load(ctx, mp->graph, g));
     EMBER_TRY(check_function_calls(mp, g));
     return graph_finalize(g);

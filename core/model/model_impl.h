@@ -20,6 +20,7 @@
 /* One load. base_dir is NULL when external data is not allowed. */
 typedef struct model_ctx {
     const char *base_dir;
+    int64_t ir_version;
     char *base_real;            /* realpath of base_dir, resolved on first use */
     /* The external file opened last: many tensors share one file. */
     char *ext_location;

@@ -204,27 +204,6 @@ ember_status cpu_read_ints(const cpu_kernel *k, size_t index, const ember_tensor
     return EMBER_OK;
 }
 
-double cpu_read_scalar(const ember_tensor *t)
-{
-    const void *p = t->data;
-    switch (t->dtype) {
-    case EMBER_DTYPE_FLOAT32: return *(const float *)p;
-    case EMBER_DTYPE_FLOAT64: return *(const double *)p;
-    case EMBER_DTYPE_FLOAT16: return cpu_f16_to_f32(*(const uint16_t *)p);
-    case EMBER_DTYPE_BFLOAT16: return cpu_bf16_to_f32(*(const uint16_t *)p);
-    case EMBER_DTYPE_INT8: return *(const int8_t *)p;
-    case EMBER_DTYPE_INT16: return *(const int16_t *)p;
-    case EMBER_DTYPE_INT32: return *(const int32_t *)p;
-    case EMBER_DTYPE_INT64: return (double)*(const int64_t *)p;
-    case EMBER_DTYPE_UINT8: return *(const uint8_t *)p;
-    case EMBER_DTYPE_UINT16: return *(const uint16_t *)p;
-    case EMBER_DTYPE_UINT32: return *(const uint32_t *)p;
-    case EMBER_DTYPE_UINT64: return (double)*(const uint64_t *)p;
-    case EMBER_DTYPE_BOOL: return *(const uint8_t *)p;
-    default: return 0.0;
-    }
-}
-
 void cpu_parallel(ember_kernel_context *ctx, const cpu_kernel *k, size_t n, size_t n_ops,
                   ember_parallel_fn fn, void *arg)
 {

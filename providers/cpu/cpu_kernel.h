@@ -19,9 +19,10 @@
  * larger rank is refused with EMBER_E_NOT_IMPLEMENTED. */
 #define CPU_MAX_RANK 16
 
-/* The opset after the last one defined so far: the ops keep their newest
- * form until ONNX publishes a new version of them. */
-#define CPU_OPSET_MAX 1000
+/* The newest ai.onnx opset the kernels were checked against (ONNX 1.23:
+ * opset 28; none of the ops here changed after opset 25). A later opset
+ * may redefine an op, so nodes of later opsets are not claimed. */
+#define CPU_OPSET_MAX 28
 
 /* Bit of a dtype in a set of dtypes (every ember_dtype is below 32). */
 #define CPU_DT(d) (1u << (d))
@@ -156,8 +157,6 @@ void cpu_format_dims(char *buf, size_t size, const int64_t *dims, size_t rank);
 /* Reads a 1-D (or scalar) int32/int64 tensor into out[] (at most cap). */
 ember_status cpu_read_ints(const cpu_kernel *k, size_t index, const ember_tensor *t,
                            int64_t *out, size_t cap, size_t *n);
-/* Reads element 0 of a tensor as double (any numeric dtype). */
-double cpu_read_scalar(const ember_tensor *t);
 
 /* Runs fn over [0, n) on the session's threads when the work is worth it
  * (n_ops: a rough count of the scalar operations in the whole loop),

@@ -7,8 +7,10 @@
 #include "cpu_kernel.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct ember_provider {
     const ember_host_api *host;
@@ -69,6 +71,34 @@ static const cpu_op_entry *find_op(const ember_host_api *host, const ember_node 
 
 /* ---- instance ---------------------------------------------------------- */
 
+/* OpenBLAS picks its kernels by CPU model at load time; a model newer than
+ * the OpenBLAS build gets the generic SSE kernels, several times slower.
+ * Says so once per process, with the fix. */
+static void warn_slow_blas(const ember_host_api *host)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const char *const fast[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake",
+                                       "SapphireRapids"};
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    const char *core = openblas_get_corename();
+    __builtin_cpu_init();
+    if (core == NULL || !__builtin_cpu_supports("avx2"))
+        return;
+    for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) {
+        if (strcasecmp(core, fast[i]) == 0)
+            return;
+    }
+    if (!atomic_flag_test_and_set(&warned))
+        host->log(EMBER_LOG_WARNING,
+                  "CPU provider: OpenBLAS runs its '%s' kernels on a CPU with AVX2 (it does "
+                  "not know this CPU model); set OPENBLAS_CORETYPE=Haswell (or SkylakeX) "
+                  "for faster GEMM",
+                  core);
+#else
+    (void)host;
+#endif
+}
+
 static ember_status cpu_create(const ember_host_api *host, const ember_option *options,
                                size_t n_options, ember_provider **out)
 {
@@ -86,6 +116,7 @@ static ember_status cpu_create(const ember_host_api *host, const ember_option *o
      * thread count is the only one that matters: BLAS stays on the calling
      * thread. */
     openblas_set_num_threads(1);
+    warn_slow_blas(host);
     *out = self;
     return EMBER_OK;
 }

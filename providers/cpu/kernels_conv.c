@@ -90,8 +90,11 @@ static size_t row_kernel(const conv_geom *g, size_t r, int64_t *koff)
                 }                                                                          \
                 const T *src = xc + off + base;                                            \
                 memset(dst, 0, (size_t)lo * sizeof(T));                                    \
-                for (int64_t o = lo; o < hi; o++)                                          \
-                    dst[o] = src[o * s];                                                   \
+                if (s == 1 && hi > lo)                                                     \
+                    memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(T));             \
+                else                                                                       \
+                    for (int64_t o = lo; o < hi; o++)                                      \
+                        dst[o] = src[o * s];                                               \
                 memset(dst + hi, 0, (n_out - (size_t)hi) * sizeof(T));                     \
             }                                                                              \
         }                                                                                  \

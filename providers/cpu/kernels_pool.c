@@ -7,6 +7,7 @@
 #include "cpu_kernel.h"
 
 #include <float.h>
+#include <math.h>
 
 typedef struct pool_params {
     cpu_window_attrs win;
@@ -144,6 +145,11 @@ DEFINE_AVGPOOL(avgpool_f64, double)
 static inline void tap_range(int64_t start, int64_t in, int64_t k, int64_t dil, int64_t *lo,
                              int64_t *hi)
 {
+    if (dil == 1) {
+        *lo = start >= 0 ? 0 : -start;
+        *hi = in - start < k ? in - start : k;
+        return;
+    }
     *lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
     *hi = start >= in ? 0 : (in - start + dil - 1) / dil;
     *hi = *hi < k ? *hi : k;
@@ -158,40 +164,62 @@ static inline int64_t padded_taps(int64_t start, int64_t in, int64_t pad_end, in
     return n < k ? n : k;
 }
 
+/* Max over one window, branch-free when the argmax is not wanted. Floats
+ * start from -inf so that a window of -inf values gives -inf. */
 #define DEFINE_MAXPOOL2D(NAME, T, LOWEST)                                                  \
+    static inline T NAME##_max(const T *x, int64_t W, const int64_t *h, const int64_t *w)  \
+    {                                                                                      \
+        T best = LOWEST;                                                                   \
+        for (int64_t kh = h[1]; kh < h[2]; kh++) {                                         \
+            const T *row = x + (h[0] + kh * h[3]) * W + w[0];                              \
+            for (int64_t kw = w[1]; kw < w[2]; kw++)                                       \
+                best = row[kw * w[3]] > best ? row[kw * w[3]] : best;                      \
+        }                                                                                  \
+        return best;                                                                       \
+    }                                                                                      \
+    static inline T NAME##_argmax(const T *x, int64_t W, const int64_t *h, const int64_t *w, \
+                                  int64_t *at)                                             \
+    {                                                                                      \
+        T best = LOWEST;                                                                   \
+        for (int64_t kh = h[1]; kh < h[2]; kh++) {                                         \
+            for (int64_t kw = w[1]; kw < w[2]; kw++) {                                     \
+                int64_t off = (h[0] + kh * h[3]) * W + w[0] + kw * w[3];                   \
+                if (*at < 0 || x[off] > best) {                                            \
+                    best = x[off];                                                         \
+                    *at = off;                                                             \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        return best;                                                                       \
+    }                                                                                      \
     static void NAME(const pool_geom *g, const void *px, void *py, int64_t *ind,           \
                      int64_t base)                                                         \
     {                                                                                      \
         const cpu_window *w = &g->w;                                                       \
         const T *x = px;                                                                   \
         T *y = py;                                                                         \
-        int64_t W = w->in[1], dh = w->dilation[0], dw = w->dilation[1];                    \
+        int64_t hw[4], ww[4]; /* start, first tap, end tap, dilation */                    \
+        hw[3] = w->dilation[0];                                                            \
+        ww[3] = w->dilation[1];                                                            \
         for (int64_t oh = 0; oh < w->out[0]; oh++) {                                       \
-            int64_t hs = oh * w->stride[0] - w->pad_begin[0], hlo, hhi;                    \
-            tap_range(hs, w->in[0], w->kernel[0], dh, &hlo, &hhi);                         \
-            for (int64_t ow = 0; ow < w->out[1]; ow++, y++) {                              \
-                int64_t ws = ow * w->stride[1] - w->pad_begin[1], wlo, whi, at = -1;       \
-                tap_range(ws, W, w->kernel[1], dw, &wlo, &whi);                            \
-                T best = LOWEST;                                                           \
-                for (int64_t kh = hlo; kh < hhi; kh++) {                                   \
-                    int64_t row = (hs + kh * dh) * W + ws;                                 \
-                    for (int64_t kw = wlo; kw < whi; kw++) {                               \
-                        T v = x[row + kw * dw];                                            \
-                        if (at < 0 || v > best) {                                          \
-                            best = v;                                                      \
-                            at = row + kw * dw;                                            \
-                        }                                                                  \
-                    }                                                                      \
+            hw[0] = oh * w->stride[0] - w->pad_begin[0];                                   \
+            tap_range(hw[0], w->in[0], w->kernel[0], hw[3], &hw[1], &hw[2]);               \
+            for (int64_t ow = 0; ow < w->out[1]; ow++) {                                   \
+                int64_t at = -1;                                                           \
+                ww[0] = ow * w->stride[1] - w->pad_begin[1];                               \
+                tap_range(ww[0], w->in[1], w->kernel[1], ww[3], &ww[1], &ww[2]);           \
+                if (ind == NULL) {                                                         \
+                    *y++ = NAME##_max(x, w->in[1], hw, ww);                                \
+                    continue;                                                              \
                 }                                                                          \
-                *y = best;                                                                 \
-                if (ind != NULL)                                                           \
-                    *ind++ = at < 0 ? -1 : base + index_of(g, at);                         \
+                *y++ = NAME##_argmax(x, w->in[1], hw, ww, &at);                            \
+                *ind++ = at < 0 ? -1 : base + index_of(g, at);                             \
             }                                                                              \
         }                                                                                  \
     }
 
-DEFINE_MAXPOOL2D(maxpool2d_f32, float, -FLT_MAX)
-DEFINE_MAXPOOL2D(maxpool2d_f64, double, -DBL_MAX)
+DEFINE_MAXPOOL2D(maxpool2d_f32, float, -INFINITY)
+DEFINE_MAXPOOL2D(maxpool2d_f64, double, -INFINITY)
 DEFINE_MAXPOOL2D(maxpool2d_i8, int8_t, INT8_MIN)
 DEFINE_MAXPOOL2D(maxpool2d_u8, uint8_t, 0)
 

@@ -6,6 +6,7 @@
  */
 #include "cpu_kernel.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Input 0, checked to have a fixed element size. */
@@ -53,6 +54,16 @@ typedef struct reshape_params {
     int64_t shape[CPU_MAX_RANK];
 } reshape_params;
 
+/* Fails naming the target shape as well as the input's. */
+static ember_status reshape_fail(const cpu_kernel *k, const ember_tensor *x,
+                                 const int64_t *shape, size_t n, const char *why)
+{
+    char target[256], msg[400];
+    cpu_format_dims(target, sizeof target, shape, n);
+    snprintf(msg, sizeof msg, "cannot reshape to %s: %s", target, why);
+    return cpu_fail_shape(k, 0, x, msg);
+}
+
 /* Resolves 0 (copy the input dim unless allowzero) and -1 (inferred). */
 static ember_status reshape_dims(const cpu_kernel *k, const ember_tensor *x,
                                  const int64_t *shape, size_t n, int64_t *dims)
@@ -63,27 +74,27 @@ static ember_status reshape_dims(const cpu_kernel *k, const ember_tensor *x,
         dims[i] = shape[i];
         if (shape[i] == 0 && !p->allow_zero) {
             if (i >= x->rank)
-                return cpu_fail_shape(k, 0, x, "the shape copies a dim it does not have");
+                return reshape_fail(k, x, shape, n, "a 0 copies a dim the input lacks");
             dims[i] = x->dims[i];
         } else if (shape[i] == -1) {
             if (infer != n)
-                return cpu_fail_shape(k, 0, x, "the target shape has more than one -1");
+                return reshape_fail(k, x, shape, n, "more than one -1");
             infer = i;
             continue;
         } else if (shape[i] < -1) {
-            return cpu_fail_shape(k, 0, x, "the target shape has a negative dim");
+            return reshape_fail(k, x, shape, n, "a negative dim");
         }
         known *= (size_t)dims[i];
     }
     size_t total = cpu_tensor_numel(x);
     if (infer < n) {
         if (known == 0 || total % known != 0)
-            return cpu_fail_shape(k, 0, x, "no dim for -1 gives the element count");
+            return reshape_fail(k, x, shape, n, "no value of -1 gives the element count");
         dims[infer] = (int64_t)(total / known);
         known *= (size_t)dims[infer];
     }
     if (known != total)
-        return cpu_fail_shape(k, 0, x, "the target shape has a different element count");
+        return reshape_fail(k, x, shape, n, "the element counts differ");
     return EMBER_OK;
 }
 
@@ -156,8 +167,8 @@ typedef struct axes_params {
     int64_t axes[CPU_MAX_RANK];
 } axes_params;
 
-/* The axes from the attribute or input 1; *given is false when neither
- * exists (Squeeze then drops every dim of size 1). */
+/* The axes from the attribute or input 1; *given is false when there are
+ * none (Squeeze then drops every dim of size 1). */
 static ember_status read_axes(const cpu_kernel *k, ember_kernel_context *ctx, int64_t *axes,
                               size_t *n, bool *given)
 {
@@ -171,9 +182,10 @@ static ember_status read_axes(const cpu_kernel *k, ember_kernel_context *ctx, in
     const ember_tensor *t = NULL;
     if (k->host->ctx_input_count(ctx) > 1)
         t = k->host->ctx_input(ctx, 1);
-    *given = t != NULL;
     *n = 0;
-    return t != NULL ? cpu_read_ints(k, 1, t, axes, CPU_MAX_RANK, n) : EMBER_OK;
+    ember_status s = t != NULL ? cpu_read_ints(k, 1, t, axes, CPU_MAX_RANK, n) : EMBER_OK;
+    *given = *n > 0; /* an empty axes tensor squeezes every unit dim, as onnxruntime does */
+    return s;
 }
 
 static ember_status squeeze_run(const cpu_kernel *k, ember_kernel_context *ctx)

@@ -148,7 +148,7 @@ static bool load_numeric(const Onnx__TensorProto *t, size_t n, conf_tensor *out,
     if (!data)
         return fail(why, "%s: out of memory", path);
     bool ok = t->has_raw_data ? t->raw_data.len == bytes : copy_typed(t, dtype, bytes, data);
-    if (ok && t->has_raw_data)
+    if (ok && t->has_raw_data && bytes > 0)
         memcpy(data, t->raw_data.data, bytes);
     if (!ok) {
         free(data);

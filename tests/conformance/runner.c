@@ -117,6 +117,15 @@ static bool load_tensors(const char *set_dir, const char *prefix, tensor_list *o
     return false;
 }
 
+/* The name of input or output i, or NULL. */
+static const char *session_io_name(const ember_session *session, bool input, size_t i)
+{
+    ember_io_info info;
+    ember_status s = input ? ember_session_get_input_info(session, i, &info)
+                           : ember_session_get_output_info(session, i, &info);
+    return s == EMBER_OK ? info.name : NULL;
+}
+
 /* The session's name for the k-th data file: the tensor's own name when the
  * model has it, else the k-th input/output. */
 static const char *io_name(const ember_session *session, bool input, const conf_tensor *t,
@@ -124,17 +133,12 @@ static const char *io_name(const ember_session *session, bool input, const conf_
 {
     size_t n = input ? ember_session_get_input_count(session)
                      : ember_session_get_output_count(session);
-    ember_io_info info;
-    for (size_t i = 0; i < n; i++) {
-        ember_status s = input ? ember_session_get_input_info(session, i, &info)
-                               : ember_session_get_output_info(session, i, &info);
-        if (s == EMBER_OK && t->name[0] && !strcmp(info.name, t->name))
-            return info.name;
+    for (size_t i = 0; t->name[0] && i < n; i++) {
+        const char *name = session_io_name(session, input, i);
+        if (name && !strcmp(name, t->name))
+            return name;
     }
-    ember_status s = k < n ? (input ? ember_session_get_input_info(session, k, &info)
-                                    : ember_session_get_output_info(session, k, &info))
-                           : EMBER_E_INVALID_ARGUMENT;
-    return s == EMBER_OK ? info.name : NULL;
+    return k < n ? session_io_name(session, input, k) : NULL;
 }
 
 static bool compare_outputs(ember_session *session, const tensor_list *expected,
@@ -177,9 +181,8 @@ static bool run_and_compare(ember_session *session, const tensor_list *in,
         }
     }
     for (size_t i = 0; i < n_out; i++) {
-        ember_io_info info;
-        out_names[i] = ember_session_get_output_info(session, i, &info) == EMBER_OK ? info.name
-                                                                                   : "";
+        const char *name = session_io_name(session, false, i);
+        out_names[i] = name ? name : "";
     }
     if (ember_session_run(session, NULL, in_names, in_values, in->n, out_names, outputs,
                           n_out) != EMBER_OK) {
