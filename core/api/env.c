@@ -73,6 +73,7 @@ static const ember_host_api host_table = {
     .ctx_scratch = exec_ctx_scratch,
     .ctx_parallel_for = exec_ctx_parallel_for,
     .ctx_thread_count = exec_ctx_thread_count,
+    .tensor_set_string = exec_tensor_set_string,
 };
 
 const ember_host_api *api_host_table(void)

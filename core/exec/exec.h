@@ -104,5 +104,7 @@ ember_status exec_ctx_scratch(ember_kernel_context *ctx, size_t bytes, void **ou
 void exec_ctx_parallel_for(ember_kernel_context *ctx, size_t n, ember_parallel_fn fn,
                            void *arg);
 size_t exec_ctx_thread_count(const ember_kernel_context *ctx);
+ember_status exec_tensor_set_string(ember_tensor *tensor, size_t index, const char *data,
+                                    size_t size);
 
 #endif /* EMBER_CORE_EXEC_H */

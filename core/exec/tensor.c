@@ -171,3 +171,25 @@ ember_status exec_tensor_copy(const ember_tensor *dst, provider_instance *dst_pr
                           (unsigned)(is_host(to) ? from.type : to.type));
     return provider_copy(p, dst->data, to, src->data, from, bytes);
 }
+
+ember_status exec_tensor_set_string(ember_tensor *t, size_t index, const char *data,
+                                    size_t size)
+{
+    size_t n;
+    if (t->dtype != EMBER_DTYPE_STRING || t->device_type != EMBER_DEVICE_CPU ||
+        !util_element_count(t->dims, t->rank, &n) || index >= n || (!data && size))
+        return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                          "tensor_set_string: not a host string tensor, or index %zu out of "
+                          "range",
+                          index);
+    char *bytes = util_malloc(size + 1);
+    if (!bytes)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory for a %zu-byte string", size);
+    if (size)
+        memcpy(bytes, data, size);
+    bytes[size] = '\0';
+    ember_string *elements = t->data;
+    util_free((void *)elements[index].data);
+    elements[index] = (ember_string){bytes, size};
+    return EMBER_OK;
+}

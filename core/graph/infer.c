@@ -706,7 +706,7 @@ static const op_rule rules[] = {
     {"Constant", DT_SPECIAL, false, shape_constant},
     {"ConstantOfShape", DT_SPECIAL, false, shape_constant_of_shape},
     {"RandomNormal", DT_SPECIAL, false, NULL}, {"RandomUniform", DT_SPECIAL, false, NULL},
-    {"Multinomial", DT_SPECIAL, false, NULL}, {"If", DT_SPECIAL, true, NULL},
+    {"Multinomial", DT_SPECIAL, false, NULL},
 };
 
 /* Extra outputs whose type differs from output 0's. */
@@ -753,22 +753,51 @@ static uint32_t constant_dtype(const graph_node *node)
     return EMBER_DTYPE_UNDEFINED;
 }
 
+/* Output k of a branch of an If, or NULL. */
+static const graph_value *branch_output(const graph_node *node, const char *branch, size_t k)
+{
+    const graph_attr *a = graph_node_attr(node, branch);
+    if (!a || !a->subgraph || k >= a->subgraph->n_outputs)
+        return NULL;
+    return &a->subgraph->values[a->subgraph->outputs[k]];
+}
+
 /* Output k of an If: the then-branch's output type. */
 static uint32_t if_dtype(const graph_node *node, size_t k)
 {
-    const graph_attr *a = graph_node_attr(node, "then_branch");
-    if (!a || !a->subgraph || k >= a->subgraph->n_outputs)
-        return EMBER_DTYPE_UNDEFINED;
-    const graph *sub = a->subgraph;
-    return sub->values[sub->outputs[k]].type.dtype;
+    const graph_value *v = branch_output(node, "then_branch", k);
+    return v ? v->type.dtype : EMBER_DTYPE_UNDEFINED;
+}
+
+/* Output k of an If has the branches' common rank; a dim the branches
+ * disagree on is unknown. */
+static bool if_shape(const graph_node *node, size_t k, shape *out)
+{
+    const graph_value *a = branch_output(node, "then_branch", k),
+                      *b = branch_output(node, "else_branch", k);
+    if (!a || !b || a->type.rank < 0 || a->type.rank != b->type.rank || a->type.rank > MAX_RANK)
+        return false;
+    out->rank = a->type.rank;
+    for (int32_t d = 0; d < out->rank; d++) {
+        bool agree = a->dims[d] == b->dims[d];
+        out->dims[d] = agree ? a->dims[d] : -1;
+        out->names[d] = NULL;
+    }
+    return true;
+}
+
+static ember_status infer_if(graph *g, const graph_node *node)
+{
+    shape s;
+    for (size_t k = 0; k < node->n_outputs; k++)
+        EMBER_TRY(set_output(g, node, k, if_dtype(node, k), if_shape(node, k, &s) ? &s : NULL));
+    return EMBER_OK;
 }
 
 static uint32_t special_dtype(const graph *g, const graph_node *node, size_t k)
 {
     const char *op = node->op_type;
     const graph_attr *value;
-    if (strcmp(op, "If") == 0)
-        return if_dtype(node, k);
     if (strcmp(op, "Cast") == 0)
         return attr_dtype(node, "to", EMBER_DTYPE_UNDEFINED);
     if (strcmp(op, "Constant") == 0)
@@ -820,6 +849,8 @@ ember_status graph_infer_node(graph *g, graph_node *node)
 {
     const op_rule *rule = find_rule(node);
     shape s;
+    if (node->domain[0] == '\0' && strcmp(node->op_type, "If") == 0)
+        return infer_if(g, node);
     if (!rule)
         return EMBER_OK;
     bool has_shape = rule->shape && rule->shape(g, node, &s);

@@ -2,7 +2,7 @@
  * Entry points of core/model: read a file or take bytes, pre-check and
  * unpack the protobuf (protobuf-c, through the core allocator), check the
  * model header (IR version, graph, opset imports), convert metadata and
- * the main graph, refuse calls to model-local functions for now, and
+ * the main graph (inlining calls of model-local functions), and
  * finalize. Every message is prefixed with the model's label.
  */
 #include "core/model/model.h"
@@ -98,19 +98,52 @@ static ember_status opset_add(graph *g, const char *domain, int64_t version)
     return EMBER_OK;
 }
 
+/* Room for the model's imports and those of its functions. */
+static size_t opset_capacity(const Onnx__ModelProto *mp)
+{
+    size_t n = mp->n_opset_import + 1;
+    for (size_t i = 0; i < mp->n_functions; i++)
+        n += mp->functions[i]->n_opset_import;
+    return n;
+}
+
+static bool has_opset(const graph *g, const char *domain)
+{
+    for (size_t i = 0; i < g->n_opsets; i++)
+        if (strcmp(g->opsets[i].domain, domain) == 0)
+            return true;
+    return false;
+}
+
+/* Inlined function bodies run under the model's imports; a domain only a
+ * function imports is added with the function's version. */
+static ember_status function_opsets_load(const Onnx__ModelProto *mp, graph *g)
+{
+    for (size_t i = 0; i < mp->n_functions; i++) {
+        const Onnx__FunctionProto *f = mp->functions[i];
+        for (size_t k = 0; k < f->n_opset_import; k++) {
+            const char *domain = normalize_domain(f->opset_import[k]->domain);
+            if (!has_opset(g, domain))
+                EMBER_TRY(opset_add(g, domain, f->opset_import[k]->has_version
+                                                   ? f->opset_import[k]->version
+                                                   : 0));
+        }
+    }
+    return EMBER_OK;
+}
+
 /* IR versions before 3 had no opset imports and meant ai.onnx version 1. */
 static ember_status opsets_load(const Onnx__ModelProto *mp, graph *g)
 {
-    size_t n = mp->n_opset_import ? mp->n_opset_import : 1;
-    if (!(g->opsets = util_calloc(n, sizeof *g->opsets)))
+    if (!(g->opsets = util_calloc(opset_capacity(mp), sizeof *g->opsets)))
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory loading opset imports");
-    if (mp->n_opset_import == 0)
-        return mp->ir_version < 3 ? opset_add(g, "", 1) : EMBER_OK;
+    if (mp->n_opset_import == 0 && mp->ir_version < 3)
+        EMBER_TRY(opset_add(g, "", 1));
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *op = mp->opset_import[i];
         EMBER_TRY(opset_add(g, normalize_domain(op->domain), op->has_version ? op->version : 0));
     }
-    return EMBER_OK;
+    return function_opsets_load(mp, g);
 }
 
 /* ---- metadata ------------------------------------------------------------------ */
@@ -146,41 +179,6 @@ static ember_status meta_load(const Onnx__ModelProto *mp, graph_meta *m)
     return EMBER_OK;
 }
 
-/* ---- model-local functions --------------------------------------------------------- */
-
-static const Onnx__FunctionProto *find_function(const Onnx__ModelProto *mp,
-                                                const graph_node *node)
-{
-    for (size_t i = 0; i < mp->n_functions; i++) {
-        const Onnx__FunctionProto *f = mp->functions[i];
-        if (f->name && strcmp(f->name, node->op_type) == 0 &&
-            strcmp(normalize_domain(f->domain), node->domain) == 0)
-            return f;
-    }
-    return NULL;
-}
-
-/* Functions the model defines load fine; a node that calls one is refused
- * until the loader inlines them. */
-static ember_status check_function_calls(const Onnx__ModelProto *mp, const graph *g)
-{
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        const graph_node *node = &g->nodes[i];
-        const Onnx__FunctionProto *f = find_function(mp, node);
-        if (f)
-            return ember_fail(EMBER_E_NOT_IMPLEMENTED,
-                              "node %s%s%s calls the model-local function '%s%s%s', and Ember "
-                              "does not support model-local functions yet",
-                              node->name[0] ? "'" : "#", node->name[0] ? node->name : "",
-                              node->name[0] ? "'" : "", node->domain,
-                              node->domain[0] ? "." : "", f->name);
-        for (size_t a = 0; a < node->n_attrs; a++)
-            if (node->attrs[a].subgraph)
-                EMBER_TRY(check_function_calls(mp, node->attrs[a].subgraph));
-    }
-    return EMBER_OK;
-}
-
 /* ---- loading --------------------------------------------------------------------- */
 
 static ember_status convert(model_ctx *ctx, const Onnx__ModelProto *mp, graph *g)
@@ -189,8 +187,8 @@ static ember_status convert(model_ctx *ctx, const Onnx__ModelProto *mp, graph *g
     EMBER_TRY(opsets_load(mp, g));
     EMBER_TRY(meta_load(mp, &g->meta));
     ctx->ir_version = mp->ir_version;
-    EMBER_TRY(model_graph_load(ctx, mp->graph, g));
-    EMBER_TRY(check_function_calls(mp, g));
+    ctx->model = mp;
+    EMBER_TRY(model_graph_load(ctx, mp->graph, g, NULL));
     return graph_finalize(g);
 }
 

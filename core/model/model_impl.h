@@ -19,8 +19,10 @@
 
 /* One load. base_dir is NULL when external data is not allowed. */
 typedef struct model_ctx {
+    const Onnx__ModelProto *model;
     const char *base_dir;
     int64_t ir_version;
+    unsigned n_inlined;         /* function calls inlined so far (unique prefixes) */
     char *base_real;            /* realpath of base_dir, resolved on first use */
     /* The external file opened last: many tensors share one file. */
     char *ext_location;
@@ -53,10 +55,49 @@ ember_status model_external_locate(model_ctx *ctx, const Onnx__TensorProto *tp,
 ember_status model_external_read(int fd, uint64_t offset, void *dst, size_t bytes,
                                  const char *name);
 
+/*
+ * The body of a model-local function being inlined for one call node.
+ * Names of the body are renamed: a formal input or output becomes the
+ * caller's actual name (renamed in turn by the caller's scope), any other
+ * name gets `prefix`. A NULL scope is the model's own graph: no renaming.
+ */
+typedef struct model_scope model_scope;
+struct model_scope {
+    const model_scope *caller;
+    const Onnx__NodeProto *call;
+    const Onnx__FunctionProto *fn;
+    char *prefix;
+    unsigned depth;
+};
+
+/* The graph's name for `name` as written in scope s: an owned copy ("" for
+ * an absent name). */
+ember_status model_scope_name(const model_scope *s, const char *name, char **out);
+/* The attribute a `ref_attr_name` in scope s stands for: the call's
+ * attribute or the function's default, or NULL when neither exists.
+ * *owner receives the scope the returned attribute was written in. */
+const Onnx__AttributeProto *model_scope_attr(const model_scope *s, const char *ref,
+                                             const model_scope **owner);
+
+/* The model-local function a node calls, or NULL. */
+const Onnx__FunctionProto *model_function_find(const model_ctx *ctx, const Onnx__NodeProto *np);
+/* Loads the nodes of fn's body into g in place of the call node. */
+ember_status model_function_inline(model_ctx *ctx, graph *g, const Onnx__NodeProto *call,
+                                   const Onnx__FunctionProto *fn, const model_scope *scope);
+
 /* Fills g (created empty, opsets set) from a GraphProto: inputs,
  * initializers, nodes with attributes and subgraphs, outputs, value_info.
  * Does not finalize. */
-ember_status model_graph_load(model_ctx *ctx, const Onnx__GraphProto *gp, graph *g);
+ember_status model_graph_load(model_ctx *ctx, const Onnx__GraphProto *gp, graph *g,
+                              const model_scope *scope);
+/* Appends one node (or the nodes of the function it calls) to g. */
+ember_status model_node_load(model_ctx *ctx, graph *g, const Onnx__NodeProto *np,
+                             const model_scope *scope);
+/* Loads np's attributes into node node_index of g (which has room for
+ * them); attributes a function body refers to but its caller omits are
+ * left out. A Constant's value is normalized to a TENSOR `value`. */
+ember_status model_attrs_load(model_ctx *ctx, graph *g, size_t node_index,
+                              const Onnx__NodeProto *np, const model_scope *scope);
 
 /* ONNX element type number to an ember dtype; false when Ember has none. */
 bool model_dtype_known(int64_t onnx_type);

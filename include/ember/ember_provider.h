@@ -168,6 +168,11 @@ typedef struct ember_host_api {
                              void *arg);
     /* Number of threads ctx_parallel_for may use (>= 1). */
     size_t (*ctx_thread_count)(const ember_kernel_context *ctx);
+    /* Sets element `index` of a host string tensor that ctx_output
+     * allocated (elements start empty) to a copy of data[0..size). The
+     * core owns the bytes. Required. */
+    ember_status (*tensor_set_string)(ember_tensor *tensor, size_t index, const char *data,
+                                      size_t size);
 
     /* ---- ABI 1.1: append below this line only ---- */
 } ember_host_api;

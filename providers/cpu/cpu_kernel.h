@@ -65,6 +65,30 @@ typedef bool (*cpu_check_fn)(const ember_host_api *host, const ember_node *node)
 /* Decodes and validates attributes into k->params and sets k->run. */
 typedef ember_status (*cpu_create_fn)(cpu_kernel *k, const ember_node *node);
 
+/* One row of a family's registration table: the op (default domain), the
+ * opset range it covers, the claim check and the kernel builder. A table
+ * ends with a row whose op is NULL. */
+typedef struct cpu_op_entry {
+    const char *op;
+    int64_t min_opset;
+    int64_t max_opset;
+    cpu_check_fn check; /* NULL: any type */
+    cpu_create_fn create;
+} cpu_op_entry;
+
+/* The families' tables, each defined in its own file and searched in this
+ * order by cpu_provider.c. */
+extern const cpu_op_entry cpu_ops_base[];     /* cpu_ops_base.c: the first 26 ops */
+extern const cpu_op_entry cpu_ops_math[];     /* kernels_math.c */
+extern const cpu_op_entry cpu_ops_cast[];     /* kernels_cast.c */
+extern const cpu_op_entry cpu_ops_reduce[];   /* kernels_reduce.c */
+extern const cpu_op_entry cpu_ops_shape[];    /* kernels_shape.c */
+extern const cpu_op_entry cpu_ops_image[];    /* kernels_image.c */
+extern const cpu_op_entry cpu_ops_quant[];    /* kernels_quant.c */
+extern const cpu_op_entry cpu_ops_sequence[]; /* kernels_sequence.c */
+extern const cpu_op_entry cpu_ops_rnn[];      /* kernels_rnn.c */
+extern const cpu_op_entry cpu_ops_string[];   /* kernels_string.c */
+
 /* ---- kernel families (one per kernels_*.c file) ------------------------ */
 
 ember_status cpu_create_binary(cpu_kernel *k, const ember_node *node);

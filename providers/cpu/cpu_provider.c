@@ -16,43 +16,20 @@ struct ember_provider {
     const ember_host_api *host;
 };
 
-/* One row per op and opset range; the first row that matches wins. */
-typedef struct cpu_op_entry {
-    const char *op;
-    int64_t min_opset;
-    int64_t max_opset;
-    cpu_check_fn check; /* NULL: any type */
-    cpu_create_fn create;
-} cpu_op_entry;
-
-static const cpu_op_entry cpu_ops[] = {
-    {"Add", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
-    {"Sub", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
-    {"Mul", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
-    {"Div", 1, CPU_OPSET_MAX, cpu_check_binary, cpu_create_binary},
-    {"Relu", 1, CPU_OPSET_MAX, cpu_check_relu, cpu_create_unary},
-    {"Sigmoid", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_unary},
-    {"Tanh", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_unary},
-    {"Clip", 1, CPU_OPSET_MAX, cpu_check_clip, cpu_create_clip},
-    {"Softmax", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_softmax},
-    {"Gemm", 1, CPU_OPSET_MAX, cpu_check_gemm, cpu_create_gemm},
-    {"MatMul", 1, CPU_OPSET_MAX, cpu_check_matmul, cpu_create_matmul},
-    {"Conv", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_conv},
-    {"MaxPool", 1, CPU_OPSET_MAX, cpu_check_maxpool, cpu_create_maxpool},
-    {"AveragePool", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_avgpool},
-    {"GlobalAveragePool", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_global_avgpool},
-    {"BatchNormalization", 1, CPU_OPSET_MAX, cpu_check_float, cpu_create_batchnorm},
-    {"Reshape", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_reshape},
-    {"Flatten", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_flatten},
-    {"Transpose", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_transpose},
-    {"Concat", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_concat},
-    {"Identity", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_identity},
-    {"Constant", 1, CPU_OPSET_MAX, cpu_check_constant, cpu_create_constant},
-    {"Shape", 1, CPU_OPSET_MAX, NULL, cpu_create_shape},
-    {"Gather", 1, CPU_OPSET_MAX, cpu_check_gather, cpu_create_gather},
-    {"Unsqueeze", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_unsqueeze},
-    {"Squeeze", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_squeeze},
+/* Every family's table, searched in this order; the first matching row
+ * wins. Each kernels_*.c file owns its table (cpu_kernel.h). */
+static const cpu_op_entry *const families[] = {
+    cpu_ops_base, cpu_ops_math, cpu_ops_cast, cpu_ops_reduce, cpu_ops_shape,
+    cpu_ops_image, cpu_ops_quant, cpu_ops_sequence, cpu_ops_rnn, cpu_ops_string,
 };
+
+static const cpu_op_entry *find_in(const cpu_op_entry *table, const char *op, int64_t opset)
+{
+    for (const cpu_op_entry *e = table; e->op != NULL; e++)
+        if (strcmp(e->op, op) == 0 && opset >= e->min_opset && opset <= e->max_opset)
+            return e;
+    return NULL;
+}
 
 static const cpu_op_entry *find_op(const ember_host_api *host, const ember_node *node)
 {
@@ -61,9 +38,9 @@ static const cpu_op_entry *find_op(const ember_host_api *host, const ember_node 
         return NULL;
     const char *op = host->node_op_type(node);
     int64_t opset = host->node_opset(node);
-    for (size_t i = 0; i < sizeof cpu_ops / sizeof cpu_ops[0]; i++) {
-        const cpu_op_entry *e = &cpu_ops[i];
-        if (strcmp(e->op, op) == 0 && opset >= e->min_opset && opset <= e->max_opset)
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        const cpu_op_entry *e = find_in(families[i], op, opset);
+        if (e != NULL)
             return e;
     }
     return NULL;

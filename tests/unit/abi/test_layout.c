@@ -63,6 +63,7 @@ static const field host_api_fields[] = {
     FIELD(ember_host_api, ctx_scratch),
     FIELD(ember_host_api, ctx_parallel_for),
     FIELD(ember_host_api, ctx_thread_count),
+    FIELD(ember_host_api, tensor_set_string),
 };
 
 static const field tensor_fields[] = {

@@ -631,27 +631,116 @@ static void test_model_loads_if_subgraphs(void **state)
     mb_model_destroy(m);
 }
 
-static void add_function(Onnx__ModelProto *m, const char *domain, const char *name)
+/* A function local.name(X) -> Y. */
+static Onnx__FunctionProto *add_function(Onnx__ModelProto *m, const char *name)
 {
     Onnx__FunctionProto *f = calloc(1, sizeof *f);
     onnx__function_proto__init(f);
     f->name = strdup(name);
-    f->domain = strdup(domain);
+    f->domain = strdup("local");
+    f->input = malloc(sizeof *f->input);
+    f->input[0] = strdup("X");
+    f->n_input = 1;
+    f->output = malloc(sizeof *f->output);
+    f->output[0] = strdup("Y");
+    f->n_output = 1;
     m->functions = realloc(m->functions, (m->n_functions + 1) * sizeof *m->functions);
     m->functions[m->n_functions++] = f;
+    return f;
 }
 
-static void test_model_accepts_functions_until_one_is_called(void **state)
+/* Appends a body node; the function's nodes live in a scratch graph that
+ * lends them. */
+static Onnx__NodeProto *add_body_node(Onnx__FunctionProto *f, const char *op, const char *in,
+                                      const char *out)
+{
+    Onnx__GraphProto *scratch = mb_graph_create("scratch");
+    Onnx__NodeProto *n = mb_graph_add_node(scratch, op, NULL, in, out);
+    scratch->n_node = 0;
+    mb_graph_destroy(scratch);
+    f->node = realloc(f->node, (f->n_node + 1) * sizeof *f->node);
+    f->node[f->n_node++] = n;
+    return n;
+}
+
+static void ref_attr(Onnx__NodeProto *n, const char *name, const char *ref)
+{
+    mb_attr_float(n, name, 0);
+    Onnx__AttributeProto *a = n->attribute[n->n_attribute - 1];
+    a->ref_attr_name = strdup(ref);
+    a->has_f = 0;
+}
+
+static const graph_node *node_with_output(const graph *g, const char *value_name)
+{
+    int v = graph_value_find(g, value_name);
+    assert_true(v >= 0);
+    assert_true(g->values[v].producer >= 0);
+    return &g->nodes[g->values[v].producer];
+}
+
+static void test_model_inlines_local_functions(void **state)
 {
     Onnx__ModelProto *m = small_model();
-    add_function(m, "local", "Twice");
     mb_model_add_opset(m, "local", 1);
-    graph *g = load_ok(m);
-    graph_destroy(g);
+    /* Twice(X) = LeakyRelu(X + X, alpha = slope), slope defaulting to 0.5. */
+    Onnx__FunctionProto *twice = add_function(m, "Twice");
+    add_body_node(twice, "Add", "X,X", "T");
+    ref_attr(add_body_node(twice, "LeakyRelu", "T", "Y"), "alpha", "slope");
+    twice->attribute_proto = malloc(sizeof *twice->attribute_proto);
+    Onnx__GraphProto *scratch = mb_graph_create("scratch");
+    Onnx__NodeProto *holder = mb_graph_add_node(scratch, "Holder", NULL, NULL, NULL);
+    mb_attr_float(holder, "slope", 0.5f);
+    twice->attribute_proto[0] = holder->attribute[0];
+    twice->n_attribute_proto = 1;
+    holder->n_attribute = 0;
+    mb_graph_destroy(scratch);
+    /* Quad(X) = Twice(Twice(X)), passing its own slope on. */
+    Onnx__FunctionProto *quad = add_function(m, "Quad");
+    Onnx__NodeProto *inner = add_body_node(quad, "Twice", "X", "M");
+    mb_node_set_domain(inner, "local");
+    ref_attr(inner, "slope", "slope");
+    mb_node_set_domain(add_body_node(quad, "Twice", "M", "Y"), "local");
+
     Onnx__NodeProto *call = mb_graph_add_node(m->graph, "Twice", "call", "z", "w");
     mb_node_set_domain(call, "local");
-    expect_failure(m, NULL, EMBER_E_NOT_IMPLEMENTED, "node 'call'",
-                   "model-local function 'local.Twice'");
+    mb_attr_float(call, "slope", 0.25f);
+    Onnx__NodeProto *call2 = mb_graph_add_node(m->graph, "Quad", "quad", "w", "q");
+    mb_node_set_domain(call2, "local");
+    mb_attr_float(call2, "slope", 0.125f);
+    mb_graph_add_output(m->graph, "q", 0, -1, NULL);
+    graph *g = load_ok(m);
+
+    const graph_node *leaky = node_with_output(g, "w");
+    assert_string_equal(leaky->op_type, "LeakyRelu");
+    assert_int_equal(graph_node_attr(leaky, "alpha")->view.f, 0.25f);
+    const graph_node *add = &g->nodes[g->values[leaky->inputs[0]].producer];
+    assert_string_equal(add->op_type, "Add");
+    assert_string_equal(g->values[add->inputs[0]].name, "z");
+    assert_string_equal(g->values[add->outputs[0]].name, "_inline0_Twice/T");
+    /* In Quad, the first Twice gets Quad's slope, the second the default. */
+    const graph_node *last = node_with_output(g, "q");
+    assert_int_equal(graph_node_attr(last, "alpha")->view.f, 0.5f);
+    const graph_node *second_add = &g->nodes[g->values[last->inputs[0]].producer];
+    assert_string_equal(second_add->op_type, "Add");
+    const graph_node *first_leaky = &g->nodes[g->values[second_add->inputs[0]].producer];
+    assert_string_equal(first_leaky->op_type, "LeakyRelu");
+    assert_int_equal(graph_node_attr(first_leaky, "alpha")->view.f, 0.125f);
+    assert_int_equal(g->n_nodes, 3 + 2 + 4);
+    assert_int_equal(val(g, "q")->type.dtype, EMBER_DTYPE_FLOAT32);
+    graph_destroy(g);
+    mb_model_destroy(m);
+}
+
+static void test_model_refuses_recursive_functions(void **state)
+{
+    Onnx__ModelProto *m = small_model();
+    mb_model_add_opset(m, "local", 1);
+    Onnx__FunctionProto *f = add_function(m, "Forever");
+    mb_node_set_domain(add_body_node(f, "Forever", "X", "Y"), "local");
+    mb_node_set_domain(mb_graph_add_node(m->graph, "Forever", "call", "z", "w"), "local");
+    expect_failure(m, NULL, EMBER_E_INVALID_MODEL, "node 'call' (Forever)",
+                   "does 'Forever' call itself?");
     mb_model_destroy(m);
 }
 
@@ -875,8 +964,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_normalizes_constants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_loads_if_subgraphs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_accepts_functions_until_one_is_called, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_inlines_local_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_refuses_recursive_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_densifies_sparse_initializers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_file_errors_name_the_path, setup, teardown),
