@@ -107,7 +107,7 @@ static ember_status index_io(ember_session *s)
         const graph_node *node = &g->nodes[g->node_order[i]];
         int p = s->plan->node_provider[g->node_order[i]];
         s->placement[i] = (ember_node_placement){node->name, node->op_type, node->domain,
-                                                 s->providers[p].name};
+                                                 p >= 0 ? s->providers[p].name : "core"};
     }
     return EMBER_OK;
 }

@@ -30,6 +30,10 @@ static ember_status create_kernels(exec_program *prog)
         if (step->node < 0)
             continue;
         rt->node = &prog->g->nodes[step->node];
+        if (step->provider == PARTITION_CORE) {
+            EMBER_TRY(exec_control_prepare(prog, rt));
+            continue;
+        }
         rt->provider = prog->providers[step->provider].instance;
         rt->device = prog->providers[step->provider].device;
         ember_node view = {prog->g, rt->node};
@@ -140,6 +144,7 @@ void exec_destroy(exec_program *prog)
         exec_step *step = &prog->steps[i];
         if (step->kernel)
             provider_kernel_destroy(step->provider, step->kernel);
+        exec_control_release(step);
         util_free(step->release);
     }
     for (size_t i = 0; prog->constants && i < prog->plan->n_slots; i++)

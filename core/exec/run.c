@@ -50,7 +50,7 @@ static ember_status feed_one(exec_run_state *run, const exec_feed *feed)
 {
     const graph *g = run->prog->g;
     if (feed->value < 0 || (size_t)feed->value >= g->n_values ||
-        !g->values[feed->value].is_graph_input)
+        !(g->values[feed->value].is_graph_input || g->values[feed->value].is_outer_scope))
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "a fed value is not a graph input");
     const graph_value *v = &g->values[feed->value];
     exec_tensor *slot = &run->slots[feed->value];
@@ -159,7 +159,12 @@ static ember_status run_steps(exec_run_state *run)
     const exec_program *prog = run->prog;
     for (size_t s = 0; s < prog->plan->n_steps; s++) {
         const exec_step *step = &prog->steps[s];
-        EMBER_TRY(step->node ? run_kernel(run, step) : run_copy(run, step));
+        if (!step->node)
+            EMBER_TRY(run_copy(run, step));
+        else if (step->subs)
+            EMBER_TRY(exec_control_run(run, step));
+        else
+            EMBER_TRY(run_kernel(run, step));
         release_after(run, step);
     }
     return EMBER_OK;
@@ -229,7 +234,14 @@ static ember_status fetch_all(exec_run_state *run, exec_fetch *fetches, size_t n
 ember_status exec_run(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
                       exec_fetch *fetches, size_t n_fetches)
 {
-    exec_run_state run = {prog, util_calloc(prog->plan->n_slots + 1, sizeof(exec_tensor))};
+    return exec_run_scoped(prog, feeds, n_feeds, fetches, n_fetches, NULL);
+}
+
+ember_status exec_run_scoped(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
+                             exec_fetch *fetches, size_t n_fetches, const exec_scope *outer)
+{
+    exec_run_state run = {prog, util_calloc(prog->plan->n_slots + 1, sizeof(exec_tensor)),
+                          outer};
     if (!run.slots)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory starting a run");
     for (size_t i = 0; i < n_fetches; i++)
@@ -292,7 +304,7 @@ ember_status exec_ctx_output(ember_kernel_context *ctx, size_t index, uint32_t d
     if (index >= ctx->step->plan->n_outputs)
         return ember_fail(EMBER_E_INTERNAL, "node '%s' (%s): output %zu does not exist",
                           node->name, node->op_type, index);
-    exec_tensor *t;
+    exec_tensor *t = NULL;
     EMBER_TRY(output_target(ctx, index, &t));
     if (is_present(t))
         return ember_fail(EMBER_E_INTERNAL, "node '%s' (%s): output %zu allocated twice",

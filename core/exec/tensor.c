@@ -141,7 +141,7 @@ static ember_status copy_strings(const ember_tensor *dst, const ember_tensor *sr
 ember_status exec_tensor_copy(const ember_tensor *dst, provider_instance *dst_provider,
                               const ember_tensor *src, provider_instance *src_provider)
 {
-    size_t n_dst, n_src;
+    size_t n_dst = 0, n_src = 0;
     if (dst->dtype != src->dtype || !util_element_count(dst->dims, dst->rank, &n_dst) ||
         !util_element_count(src->dims, src->rank, &n_src) || n_dst != n_src)
         return ember_fail(EMBER_E_INVALID_ARGUMENT,

@@ -4,7 +4,9 @@
  * names renamed (see model_scope in model_impl.h) and its attribute
  * references (ref_attr_name) bound to the call's attributes or the
  * function's defaults. Calls inside a body inline recursively, up to
- * MAX_CALL_DEPTH, which also stops a function that calls itself.
+ * MAX_CALL_DEPTH, which also stops a function that calls itself; the
+ * nodes inlining adds are bounded too, since functions that each call the
+ * next one twice grow exponentially.
  */
 #include "core/model/model_impl.h"
 
@@ -13,6 +15,7 @@
 #include "core/util/util.h"
 
 #define MAX_CALL_DEPTH 32
+#define MAX_INLINED_NODES ((size_t)1 << 21)
 
 static const char *domain_of(const char *domain)
 {
@@ -110,6 +113,10 @@ static ember_status body_load(model_ctx *ctx, graph *g, const model_scope *scope
 {
     const Onnx__FunctionProto *fn = scope->fn;
     for (size_t i = 0; i < fn->n_node; i++) {
+        if (++ctx->n_inlined_nodes > MAX_INLINED_NODES)
+            return ember_fail(EMBER_E_INVALID_MODEL,
+                              "inlining model-local functions adds more than %zu nodes",
+                              MAX_INLINED_NODES);
         ember_status status = model_node_load(ctx, g, fn->node[i], scope);
         if (status != EMBER_OK)
             return ember_fail_prefix(status, "node #%zu (%s) of function '%s'", i,

@@ -23,6 +23,7 @@ typedef struct model_ctx {
     const char *base_dir;
     int64_t ir_version;
     unsigned n_inlined;         /* function calls inlined so far (unique prefixes) */
+    size_t n_inlined_nodes;     /* nodes those calls added */
     char *base_real;            /* realpath of base_dir, resolved on first use */
     /* The external file opened last: many tensors share one file. */
     char *ext_location;

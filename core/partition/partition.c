@@ -58,6 +58,10 @@ static ember_status assign_node(builder *b, size_t index, bool strict)
 {
     const graph_node *node = &b->g->nodes[index];
     ember_node view = {b->g, node};
+    if (partition_is_control(node)) {
+        b->plan->node_provider[index] = PARTITION_CORE;
+        return EMBER_OK;
+    }
     for (size_t p = 0; p < b->n_providers; p++) {
         bool claimed = false;
         EMBER_TRY(provider_claim(b->providers[p].instance, &view, &claimed));
@@ -96,7 +100,7 @@ static ember_status add_slot(builder *b, int value, int source, ember_device dev
 
 static ember_device home_device(const builder *b, const graph_value *v)
 {
-    if (v->producer < 0)
+    if (v->producer < 0 || b->plan->node_provider[v->producer] == PARTITION_CORE)
         return host_device;
     return b->providers[b->plan->node_provider[v->producer]].device;
 }
@@ -163,7 +167,9 @@ static ember_status reading_slot(builder *b, int value, ember_device device, int
 {
     const graph_value *v = &b->g->values[value];
     partition_plan *plan = b->plan;
-    bool is_fed = v->is_graph_input; /* initializers listed as inputs may be fed too */
+    /* Fed at run time: graph inputs (initializers listed as inputs may be
+     * fed too) and, in a subgraph, the values captured from outside. */
+    bool is_fed = v->is_graph_input || v->is_outer_scope;
     if (!is_fed && partition_same_device(plan->slots[value].device, device)) {
         *slot = value;
         return EMBER_OK;
@@ -182,22 +188,72 @@ static ember_status reading_slot(builder *b, int value, ember_device device, int
     return EMBER_OK;
 }
 
+/* ---- captures of control-flow subgraphs ------------------------------------ */
+
+static bool is_listed(const int *items, size_t n, int item)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i] == item)
+            return true;
+    return false;
+}
+
+/* Adds to values[] each value of g that `sub` (or a graph nested in it)
+ * reads from outside; at most `cap` entries. */
+static void collect_captures(const graph *g, const graph *sub, int *values, size_t *n,
+                             size_t cap)
+{
+    for (size_t i = 0; i < sub->n_values; i++) {
+        if (!sub->values[i].is_outer_scope)
+            continue;
+        int value = graph_value_find(g, sub->values[i].name);
+        if (value >= 0 && *n < cap && !is_listed(values, *n, value))
+            values[(*n)++] = value;
+    }
+    for (size_t i = 0; i < sub->n_nodes; i++)
+        for (size_t a = 0; a < sub->nodes[i].n_attrs; a++)
+            if (sub->nodes[i].attrs[a].subgraph)
+                collect_captures(g, sub->nodes[i].attrs[a].subgraph, values, n, cap);
+}
+
+/* The values a node reads: its inputs, then (for control flow) the values
+ * its subgraphs capture, which the step must keep alive and on the host. */
+static ember_status node_reads(const builder *b, const graph_node *node, int **out, size_t *n)
+{
+    size_t cap = node->n_inputs + b->g->n_values + 1;
+    int *values = util_calloc(cap, sizeof *values);
+    if (!values)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory planning node inputs");
+    memcpy(values, node->inputs, node->n_inputs * sizeof *values);
+    *n = node->n_inputs;
+    for (size_t a = 0; a < node->n_attrs; a++)
+        if (node->attrs[a].subgraph)
+            collect_captures(b->g, node->attrs[a].subgraph, values + node->n_inputs, n, cap);
+    *out = values;
+    return EMBER_OK;
+}
+
 static ember_status add_kernel_step(builder *b, size_t index)
 {
     const graph_node *node = &b->g->nodes[index];
     int provider = b->plan->node_provider[index];
-    ember_device device = b->providers[provider].device;
-    int inputs[node->n_inputs ? node->n_inputs : 1];
-    for (size_t i = 0; i < node->n_inputs; i++) {
-        inputs[i] = -1;
-        if (node->inputs[i] >= 0)
-            EMBER_TRY(reading_slot(b, node->inputs[i], device, &inputs[i]));
-    }
+    ember_device device = provider >= 0 ? b->providers[provider].device : host_device;
+    int *reads = NULL;
+    size_t n_reads;
+    EMBER_TRY(node_reads(b, node, &reads, &n_reads));
+    ember_status status = EMBER_OK;
+    for (size_t i = 0; i < n_reads && status == EMBER_OK; i++)
+        if (reads[i] >= 0)
+            status = reading_slot(b, reads[i], device, &reads[i]);
     partition_step *step;
-    EMBER_TRY(add_step(b, (int)index, provider, node->n_inputs, node->n_outputs, &step));
-    memcpy(step->inputs, inputs, node->n_inputs * sizeof *inputs);
-    memcpy(step->outputs, node->outputs, node->n_outputs * sizeof *node->outputs);
-    return EMBER_OK;
+    if (status == EMBER_OK)
+        status = add_step(b, (int)index, provider, n_reads, node->n_outputs, &step);
+    if (status == EMBER_OK) {
+        memcpy(step->inputs, reads, n_reads * sizeof *reads);
+        memcpy(step->outputs, node->outputs, node->n_outputs * sizeof *node->outputs);
+    }
+    util_free(reads);
+    return status;
 }
 
 static ember_status add_all_steps(builder *b)

@@ -23,9 +23,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/graph/graph.h"
 #include "core/provider/provider.h"
+
+/* node_provider value of a control-flow node (If, Loop, Scan): the core
+ * runs it on the host, and its subgraphs are partitioned on their own. */
+#define PARTITION_CORE (-1)
+
+/* If, Loop and Scan of the default domain: nodes the core runs itself. */
+static inline bool partition_is_control(const graph_node *node)
+{
+    return node->domain[0] == '\0' &&
+           (strcmp(node->op_type, "If") == 0 || strcmp(node->op_type, "Loop") == 0 ||
+            strcmp(node->op_type, "Scan") == 0);
+}
 
 /* A provider taking part in a session, with the device it runs on. */
 typedef struct partition_provider {
@@ -42,9 +55,11 @@ typedef struct partition_slot {
 
 typedef struct partition_step {
     int node;            /* graph node index, or -1 for a copy step */
-    int provider;        /* runs the step; for a copy, the device-side provider (-1 = host) */
+    int provider;        /* runs the step (PARTITION_CORE: control flow); for a copy, the
+                            device-side provider (-1 = host) */
     size_t n_inputs;
-    int *inputs;         /* slot indices, -1 = absent */
+    int *inputs;         /* slot indices, -1 = absent; a control-flow step lists after the
+                            node's inputs the values its subgraphs capture */
     size_t n_outputs;
     int *outputs;        /* slot indices, -1 = absent */
 } partition_step;
@@ -54,7 +69,8 @@ typedef struct partition_plan {
     partition_slot *slots;
     size_t n_steps;
     partition_step *steps;
-    int *node_provider;  /* g->n_nodes entries: index into the provider list */
+    int *node_provider;  /* g->n_nodes entries: index into the provider list, or
+                            PARTITION_CORE */
     size_t n_copies;     /* copy steps between two different devices */
 } partition_plan;
 

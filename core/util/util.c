@@ -36,7 +36,13 @@ ember_status ember_fail_prefix(ember_status status, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, last_message, sizeof old);
-    snprintf(last_message, sizeof last_message, "%s: %s", prefix, old);
+    int n = snprintf(last_message, sizeof last_message, "%s: ", prefix);
+    size_t used = n < 0 ? 0 : (size_t)n; /* prefix is at most 511 bytes: it fits */
+    size_t n_old = strnlen(old, sizeof old);
+    if (n_old > sizeof last_message - 1 - used)
+        n_old = sizeof last_message - 1 - used;
+    memcpy(last_message + used, old, n_old);
+    last_message[used + n_old] = '\0';
     return status;
 }
 

@@ -305,7 +305,8 @@ typedef struct ember_node_placement {
     const char *node_name;
     const char *op_type;
     const char *domain;
-    const char *provider; /* provider name, e.g. "CPU" */
+    const char *provider; /* provider name, e.g. "CPU"; "core" for If/Loop/Scan, which the
+                             core runs itself (their subgraphs go to the providers) */
 } ember_node_placement;
 
 EMBER_API size_t ember_session_get_node_count(const ember_session *session);
