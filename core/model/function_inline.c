@@ -32,7 +32,7 @@ const Onnx__FunctionProto *model_function_find(const model_ctx *ctx, const Onnx_
     const Onnx__ModelProto *mp = ctx->model;
     for (size_t i = 0; mp && i < mp->n_functions; i++) {
         const Onnx__FunctionProto *f = mp->functions[i];
-        if (same(f->name, np->op_type) && strcmp(domain_of(f->domain), domain_of(np->domain)) == 0 &&
+        if (same(f->name, np->op_type) && same(domain_of(f->domain), domain_of(np->domain)) &&
             same(f->overload, np->overload))
             return f;
     }

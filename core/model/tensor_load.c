@@ -22,7 +22,7 @@
 
 bool model_dtype_known(int64_t onnx_type)
 {
-    return onnx_type > EMBER_DTYPE_UNDEFINED && onnx_type <= EMBER_DTYPE_FLOAT8E8M0;
+    return onnx_type > EMBER_DTYPE_UNDEFINED && onnx_type <= EMBER_DTYPE_INT2;
 }
 
 /* Where the elements of a tensor sit in the message. */
@@ -53,6 +53,8 @@ static source typed_source(uint32_t dtype, size_t n, size_t *count)
     case EMBER_DTYPE_UINT4:
     case EMBER_DTYPE_INT4:
     case EMBER_DTYPE_FLOAT4E2M1: *count = (n + 1) / 2; return SOURCE_INT32;
+    case EMBER_DTYPE_UINT2:
+    case EMBER_DTYPE_INT2: *count = (n + 3) / 4; return SOURCE_INT32;
     default: return SOURCE_INT32; /* int8..int32, uint8, uint16, bool, 16- and 8-bit floats */
     }
 }
@@ -301,7 +303,8 @@ static ember_status check_sparse(const graph_tensor *values, const graph_tensor 
 {
     size_t nnz = values->n_elements;
     if (values->view.rank != 1)
-        return ember_fail(EMBER_E_INVALID_MODEL, "sparse tensor '%s': values must be 1-D", name);
+        return ember_fail(EMBER_E_INVALID_MODEL, "sparse tensor '%s': values must be 1-D",
+                          name);
     if (values->view.dtype == EMBER_DTYPE_STRING || ember_dtype_size((ember_dtype)values->view.dtype) == 0)
         return ember_fail(EMBER_E_NOT_IMPLEMENTED,
                           "sparse tensor '%s': %s values are not supported", name,

@@ -224,7 +224,8 @@ static ember_status node_reads(const builder *b, const graph_node *node, int **o
     int *values = util_calloc(cap, sizeof *values);
     if (!values)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory planning node inputs");
-    memcpy(values, node->inputs, node->n_inputs * sizeof *values);
+    if (node->n_inputs)
+        memcpy(values, node->inputs, node->n_inputs * sizeof *values);
     *n = node->n_inputs;
     for (size_t a = 0; a < node->n_attrs; a++)
         if (node->attrs[a].subgraph)
@@ -250,7 +251,8 @@ static ember_status add_kernel_step(builder *b, size_t index)
         status = add_step(b, (int)index, provider, n_reads, node->n_outputs, &step);
     if (status == EMBER_OK) {
         memcpy(step->inputs, reads, n_reads * sizeof *reads);
-        memcpy(step->outputs, node->outputs, node->n_outputs * sizeof *node->outputs);
+        if (node->n_outputs)
+            memcpy(step->outputs, node->outputs, node->n_outputs * sizeof *node->outputs);
     }
     util_free(reads);
     return status;

@@ -35,6 +35,8 @@ static const dtype_fact facts[] = {
     [EMBER_DTYPE_INT4] = {0, "int4", "tensor(int4)"},
     [EMBER_DTYPE_FLOAT4E2M1] = {0, "float4e2m1", "tensor(float4e2m1)"},
     [EMBER_DTYPE_FLOAT8E8M0] = {1, "float8e8m0", "tensor(float8e8m0)"},
+    [EMBER_DTYPE_UINT2] = {0, "uint2", "tensor(uint2)"},
+    [EMBER_DTYPE_INT2] = {0, "int2", "tensor(int2)"},
 };
 
 #define N_FACTS (sizeof facts / sizeof facts[0])
@@ -53,7 +55,9 @@ EMBER_API size_t ember_dtype_size(ember_dtype dtype)
 EMBER_API size_t ember_dtype_storage_bytes(ember_dtype dtype, size_t n_elements)
 {
     if (is_packed4(dtype))
-        return (n_elements + 1) / 2;
+        return n_elements / 2 + n_elements % 2;
+    if (dtype == EMBER_DTYPE_UINT2 || dtype == EMBER_DTYPE_INT2)
+        return n_elements / 4 + (n_elements % 4 != 0);
     size_t size = ember_dtype_size(dtype);
     return size && n_elements > SIZE_MAX / size ? SIZE_MAX : n_elements * size;
 }

@@ -86,6 +86,8 @@ typedef enum ember_dtype {
     EMBER_DTYPE_INT4 = 22,  /* two elements per byte, low nibble first */
     EMBER_DTYPE_FLOAT4E2M1 = 23,
     EMBER_DTYPE_FLOAT8E8M0 = 24,
+    EMBER_DTYPE_UINT2 = 25, /* four elements per byte, lowest bits first */
+    EMBER_DTYPE_INT2 = 26,  /* four elements per byte, lowest bits first */
 } ember_dtype;
 
 /* A string element: bytes need not be NUL-terminated and may contain NUL. */
@@ -94,8 +96,8 @@ typedef struct ember_string {
     size_t size;
 } ember_string;
 
-/* Bytes of one element (0 for UNDEFINED and for the 4-bit types, whose
- * storage is ember_dtype_storage_bytes). */
+/* Bytes of one element (0 for UNDEFINED and for the 4-bit and 2-bit types,
+ * whose storage is ember_dtype_storage_bytes). */
 EMBER_API size_t ember_dtype_size(ember_dtype dtype);
 /* Bytes needed to store n_elements of dtype (handles 4-bit packing). */
 EMBER_API size_t ember_dtype_storage_bytes(ember_dtype dtype, size_t n_elements);
