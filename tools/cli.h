@@ -26,6 +26,7 @@ const char *cli_message(void);
 /* Subcommands: argv[0] is the subcommand's name. */
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Parses a whole decimal integer in [min, max]. */
 bool cli_parse_int(const char *text, long min, long max, long *out);

@@ -3,6 +3,10 @@
  * (--input NAME=FILE) or seeded random data; each output is summarized and,
  * with --output-dir, written as DIR/<name>.npy. Ends with the placement of
  * nodes on providers and the number of copies between devices.
+ *
+ * `ember bench MODEL`: the same session and inputs, timed: load time, a
+ * warm-up, then --runs N runs (or as many as fit in --seconds S), and the
+ * median, p90 and minimum latency.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +31,9 @@ typedef struct run_args {
     size_t n_specs;
     const char *output_dir;
     unsigned long long seed;
+    const char *command;      /* "run" or "bench" */
+    long runs, warmup;        /* bench: runs = 0 means "use seconds" */
+    double seconds;
 } run_args;
 
 /* Everything one run owns; released by run_state_free. */
@@ -125,13 +132,40 @@ static int set_output_dir(run_args *args, const char *value)
     return CLI_OK;
 }
 
+static int set_runs(run_args *args, const char *value)
+{
+    if (!cli_parse_int(value, 1, 100000000, &args->runs))
+        return cli_usage_error("--runs expects a positive number, got '%s'", value);
+    return CLI_OK;
+}
+
+static int set_warmup(run_args *args, const char *value)
+{
+    if (!cli_parse_int(value, 0, 100000000, &args->warmup))
+        return cli_usage_error("--warmup expects a number, got '%s'", value);
+    return CLI_OK;
+}
+
+static int set_seconds(run_args *args, const char *value)
+{
+    char *end;
+    errno = 0;
+    args->seconds = strtod(value, &end);
+    if (errno || end == value || *end || !(args->seconds > 0 && args->seconds < 1e6))
+        return cli_usage_error("--seconds expects a positive number, got '%s'", value);
+    args->runs = 0;
+    return CLI_OK;
+}
+
 static const struct {
     const char *name;
     int (*set)(run_args *args, const char *value);
+    bool is_bench_only;
 } value_options[] = {
-    {"--providers", set_providers}, {"--threads", set_threads},
-    {"--input", add_input_spec},    {"--output-dir", set_output_dir},
-    {"--seed", set_seed},
+    {"--providers", set_providers, false}, {"--threads", set_threads, false},
+    {"--input", add_input_spec, false},    {"--output-dir", set_output_dir, false},
+    {"--seed", set_seed, false},           {"--runs", set_runs, true},
+    {"--seconds", set_seconds, true},      {"--warmup", set_warmup, true},
 };
 
 static int parse_option(int argc, char **argv, int *i, run_args *args)
@@ -142,17 +176,22 @@ static int parse_option(int argc, char **argv, int *i, run_args *args)
         return CLI_OK;
     }
     for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++) {
-        if (!is_option(arg, value_options[k].name))
+        if (!is_option(arg, value_options[k].name) ||
+            (value_options[k].is_bench_only && strcmp(args->command, "bench") != 0))
             continue;
         int rc = option_value(argc, argv, i, value_options[k].name, &value);
         return rc == CLI_OK ? value_options[k].set(args, value) : rc;
     }
-    return cli_usage_error("unknown option '%s' for 'ember run'", arg);
+    return cli_usage_error("unknown option '%s' for 'ember %s'", arg, args->command);
 }
 
 static int parse_args(int argc, char **argv, run_args *args)
 {
+    args->command = argv[0];
     args->session.threads = -1;
+    args->runs = 0;
+    args->seconds = 5.0;
+    args->warmup = 3;
     for (int i = 1; i < argc; i++) {
         int rc = CLI_OK;
         if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -165,7 +204,7 @@ static int parse_args(int argc, char **argv, run_args *args)
             return rc;
     }
     if (!args->model)
-        return cli_usage_error("'ember run' needs a model file");
+        return cli_usage_error("'ember %s' needs a model file", args->command);
     return CLI_OK;
 }
 
@@ -493,6 +532,113 @@ int cmd_run(int argc, char **argv)
         rc = report_outputs(&st, args.output_dir);
     if (rc == CLI_OK)
         report_placement(st.session);
+    run_state_free(&st);
+    run_args_free(&args);
+    return rc;
+}
+
+/* ---- ember bench ------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int timed_run(run_state *st, double *ms)
+{
+    double t0 = now_ms();
+    ember_status s = ember_session_run(st->session, NULL, st->input_names,
+                                       (const ember_value *const *)st->inputs, st->n_inputs,
+                                       st->output_names, st->outputs, st->n_outputs);
+    *ms = now_ms() - t0;
+    if (s != EMBER_OK)
+        return cli_fail_ember("run failed");
+    for (size_t i = 0; i < st->n_outputs; i++) {
+        ember_value_destroy(st->outputs[i]);
+        st->outputs[i] = NULL;
+    }
+    return CLI_OK;
+}
+
+static int compare_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs until `runs` runs are done (or, with runs 0, `seconds` have passed),
+ * printing a progress line on stderr; *times receives each latency. */
+static int timed_loop(run_state *st, const run_args *args, double **times, size_t *n)
+{
+    size_t cap = args->runs ? (size_t)args->runs : 1024;
+    double start = now_ms(), last_report = start;
+    *times = malloc(cap * sizeof **times);
+    *n = 0;
+    if (!*times)
+        return cli_fail("out of memory");
+    for (;;) {
+        if (args->runs ? *n >= (size_t)args->runs : now_ms() - start >= args->seconds * 1e3)
+            break;
+        if (*n == cap) {
+            double *grown = realloc(*times, 2 * cap * sizeof *grown);
+            if (!grown)
+                return cli_fail("out of memory");
+            *times = grown;
+            cap *= 2;
+        }
+        int rc = timed_run(st, &(*times)[*n]);
+        if (rc != CLI_OK)
+            return rc;
+        ++*n;
+        if (now_ms() - last_report > 1000) {
+            fprintf(stderr, "\rbench: %zu runs, last %.3f ms", *n, (*times)[*n - 1]);
+            last_report = now_ms();
+        }
+    }
+    fprintf(stderr, "\r%60s\r", "");
+    return CLI_OK;
+}
+
+static int bench(run_state *st, const run_args *args, double load_ms)
+{
+    double ms;
+    for (long i = 0; i < args->warmup; i++) {
+        int rc = timed_run(st, &ms);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    double *times;
+    size_t n;
+    int rc = timed_loop(st, args, &times, &n);
+    if (rc == CLI_OK && n > 0) {
+        qsort(times, n, sizeof *times, compare_ms);
+        printf("load: %.3f ms\nwarm-up runs: %ld\nruns: %zu\n", load_ms, args->warmup, n);
+        printf("median: %.4f ms\np90: %.4f ms\nmin: %.4f ms\n", times[n / 2],
+               times[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1], times[0]);
+    }
+    free(times);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    run_args args = {0};
+    run_state st = {0};
+    int rc = parse_args(argc, argv, &args);
+    double t0 = now_ms(), load_ms = 0;
+    if (rc == CLI_OK)
+        rc = cli_open_model(args.model, &args.session, &st.env, &st.session);
+    if (rc == CLI_OK) {
+        load_ms = now_ms() - t0;
+        report_providers(st.session, args.model);
+        rc = run_state_init(&st);
+    }
+    if (rc == CLI_OK)
+        rc = prepare_inputs(&st, &args);
+    if (rc == CLI_OK)
+        rc = bench(&st, &args, load_ms);
     run_state_free(&st);
     run_args_free(&args);
     return rc;

@@ -71,6 +71,9 @@ static void print_usage(FILE *out)
             "  run MODEL [--providers cpu,...] [--strict] [--threads N]\n"
             "            [--input NAME=FILE.npy ...] [--output-dir DIR] [--seed N]\n"
             "      Runs MODEL once. Inputs not given are filled with seeded random data.\n"
+            "  bench MODEL [--providers cpu,...] [--threads N] [--input NAME=FILE.npy ...]\n"
+            "            [--runs N | --seconds S] [--warmup N]\n"
+            "      Times MODEL: load time, then the median, p90 and minimum latency.\n"
             "  info MODEL\n"
             "      Prints inputs, outputs, opsets, operator counts and metadata.\n"
             "  help      This text.\n"
@@ -83,6 +86,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},
     {"info", cmd_info},
+    {"bench", cmd_bench},
 };
 
 static int dispatch(int argc, char **argv)

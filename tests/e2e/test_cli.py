@@ -264,3 +264,23 @@ def test_usage_errors(run_ember, args):
     res = run_ember(*args)
     assert res.returncode == 2
     assert res.error_line
+
+
+def test_bench_reports_latency_statistics(run_ember, models):
+    result = run_ember("bench", models / "tiny_add.onnx", "--runs", "50", "--warmup", "2",
+                       "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    stats = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert stats["runs"] == "50"
+    assert stats["warm-up runs"] == "2"
+    median, p90, fastest = (float(stats[k].split()[0]) for k in ("median", "p90", "min"))
+    assert 0 < fastest <= median <= p90
+
+
+def test_bench_rejects_run_only_and_bad_options(run_ember, models):
+    result = run_ember("bench", models / "tiny_add.onnx", "--runs", "0")
+    assert result.returncode == 2
+    assert "--runs" in result.error_line
+    result = run_ember("run", models / "tiny_add.onnx", "--seconds", "1")
+    assert result.returncode == 2
+    assert "unknown option '--seconds' for 'ember run'" in result.error_line
