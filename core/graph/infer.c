@@ -44,11 +44,11 @@ typedef struct op_rule {
     const char *op;
     uint8_t dtype;
     bool all_outputs; /* the dtype rule covers every output, not only output 0 */
-    graph_shape_fn shape;   /* output 0's shape, or NULL */
+    graph_shape_fn shape; /* output 0's shape, or NULL */
 } op_rule;
 
 static const op_rule rules[] = {
-    /* Unary elementwise and activations: type and graph_shape of input 0. */
+    /* Unary elementwise and activations: type and shape of input 0. */
     {"Abs", DT_INPUT0, false, graph_shape_same},
     {"Acos", DT_INPUT0, false, graph_shape_same},
     {"Acosh", DT_INPUT0, false, graph_shape_same},
@@ -246,7 +246,7 @@ static uint32_t constant_dtype(const graph_node *node)
     return EMBER_DTYPE_UNDEFINED;
 }
 
-/* Output k of a branch of an If, or NULL. */
+/* Output k of subgraph attribute `branch`, or NULL. */
 static const graph_value *branch_output(const graph_node *node, const char *branch, size_t k)
 {
     const graph_attr *a = graph_node_attr(node, branch);
@@ -286,6 +286,34 @@ static ember_status infer_if(graph *g, const graph_node *node)
     for (size_t k = 0; k < node->n_outputs; k++)
         EMBER_TRY(set_output(g, node, k, if_dtype(node, k), if_shape(node, k, &s) ? &s : NULL));
     return EMBER_OK;
+}
+
+/* Loop's outputs are the body's outputs after `cond`; Scan's are the
+ * body's outputs in order. Element types only: the shapes of carried and
+ * scanned values are known at run time. */
+static ember_status infer_loop_or_scan(graph *g, const graph_node *node, size_t skip)
+{
+    for (size_t k = 0; k < node->n_outputs; k++) {
+        const graph_value *v = branch_output(node, "body", k + skip);
+        EMBER_TRY(set_output(g, node, k, v ? v->type.dtype : EMBER_DTYPE_UNDEFINED, NULL));
+    }
+    return EMBER_OK;
+}
+
+/* Ops whose output types come from their subgraphs; true when handled. */
+static bool control_flow(graph *g, const graph_node *node, ember_status *status)
+{
+    if (node->domain[0] != '\0')
+        return false;
+    if (strcmp(node->op_type, "If") == 0)
+        *status = infer_if(g, node);
+    else if (strcmp(node->op_type, "Loop") == 0)
+        *status = infer_loop_or_scan(g, node, 1);
+    else if (strcmp(node->op_type, "Scan") == 0)
+        *status = infer_loop_or_scan(g, node, 0);
+    else
+        return false;
+    return true;
 }
 
 static uint32_t special_dtype(const graph *g, const graph_node *node, size_t k)
@@ -343,8 +371,9 @@ ember_status graph_infer_node(graph *g, graph_node *node)
 {
     const op_rule *rule = find_rule(node);
     graph_shape s;
-    if (node->domain[0] == '\0' && strcmp(node->op_type, "If") == 0)
-        return infer_if(g, node);
+    ember_status status;
+    if (control_flow(g, node, &status))
+        return status;
     if (!rule)
         return EMBER_OK;
     bool has_shape = rule->shape && rule->shape(g, node, &s);

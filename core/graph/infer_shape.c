@@ -111,7 +111,7 @@ static int64_t dim_product(const graph_shape *s, int32_t from, int32_t to)
     return p;
 }
 
-/* ---- graph_shape rules ---------------------------------------------------------- */
+/* ---- shape rules ---------------------------------------------------------- */
 
 bool graph_shape_same(const graph *g, const graph_node *node, graph_shape *out)
 {

@@ -86,6 +86,18 @@ static ember_status subgraph_load(model_ctx *ctx, graph *g, graph_attr *a,
     return EMBER_OK;
 }
 
+static const char *type_name(uint32_t type)
+{
+    size_t n = sizeof attr_type_names / sizeof attr_type_names[0];
+    return type < n ? attr_type_names[type] : "unknown";
+}
+
+static ember_status no_value(const graph_attr *a)
+{
+    return ember_fail(EMBER_E_INVALID_MODEL, "attribute '%s' of type %s has no value", a->name,
+                      type_name(a->view.type));
+}
+
 /* Fills a->view's payload for one attribute of known type. */
 static ember_status attr_payload(model_ctx *ctx, graph *g, graph_attr *a,
                                  const Onnx__AttributeProto *ap, const model_scope *scope,
@@ -112,19 +124,21 @@ static ember_status attr_payload(model_ctx *ctx, graph *g, graph_attr *a,
     case EMBER_ATTR_STRINGS: return strings_load(a, ap);
     case EMBER_ATTR_TENSOR:
         if (!ap->t)
-            break;
+            return no_value(a);
         EMBER_TRY(model_tensor_load(ctx, ap->t, a->name, &a->tensor));
         a->view.tensor = &a->tensor->view;
         return EMBER_OK;
     case EMBER_ATTR_SPARSE_TENSOR:
-        if (!ap->sparse_tensor || !is_constant)
-            break;
+        if (!ap->sparse_tensor)
+            return no_value(a);
+        if (!is_constant)
+            break; /* only a Constant's sparse_value is densified */
         EMBER_TRY(model_sparse_load(ctx, ap->sparse_tensor, a->name, &a->tensor));
         a->view.tensor = &a->tensor->view;
         return EMBER_OK;
     case EMBER_ATTR_GRAPH:
         if (!ap->g)
-            break;
+            return no_value(a);
         return subgraph_load(ctx, g, a, ap->g, scope);
     case EMBER_ATTR_TYPE_PROTO:
     case EMBER_ATTR_TYPE_PROTOS:
@@ -132,10 +146,7 @@ static ember_status attr_payload(model_ctx *ctx, graph *g, graph_attr *a,
     default: break;
     }
     return ember_fail(EMBER_E_NOT_IMPLEMENTED, "attribute '%s' of type %s is not supported",
-                      a->name,
-                      a->view.type < sizeof attr_type_names / sizeof attr_type_names[0]
-                          ? attr_type_names[a->view.type]
-                          : "unknown");
+                      a->name, type_name(a->view.type));
 }
 
 /* Follows ref_attr_name inside a function body to the attribute it
@@ -239,7 +250,7 @@ static ember_status constant_normalize(graph_node *node)
     graph_attr *a = &node->attrs[0];
     if (a->view.type != type)
         return ember_fail(EMBER_E_INVALID_MODEL, "attribute '%s' has type %s, expected %s",
-                          a->name, attr_type_names[a->view.type], attr_type_names[type]);
+                          a->name, type_name(a->view.type), type_name(type));
     if (type == EMBER_ATTR_TENSOR)
         return EMBER_OK;
     char *name = util_strdup("value");

@@ -305,10 +305,11 @@ static ember_status check_sparse(const graph_tensor *values, const graph_tensor 
     if (values->view.rank != 1)
         return ember_fail(EMBER_E_INVALID_MODEL, "sparse tensor '%s': values must be 1-D",
                           name);
-    if (values->view.dtype == EMBER_DTYPE_STRING || ember_dtype_size((ember_dtype)values->view.dtype) == 0)
+    ember_dtype dtype = (ember_dtype)values->view.dtype;
+    if (dtype == EMBER_DTYPE_STRING || ember_dtype_size(dtype) == 0)
         return ember_fail(EMBER_E_NOT_IMPLEMENTED,
                           "sparse tensor '%s': %s values are not supported", name,
-                          ember_dtype_name((ember_dtype)values->view.dtype));
+                          ember_dtype_name(dtype));
     if (indices->view.dtype != EMBER_DTYPE_INT64)
         return ember_fail(EMBER_E_INVALID_MODEL, "sparse tensor '%s': indices must be int64",
                           name);

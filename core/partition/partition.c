@@ -229,7 +229,7 @@ static ember_status node_reads(const builder *b, const graph_node *node, int **o
     *n = node->n_inputs;
     for (size_t a = 0; a < node->n_attrs; a++)
         if (node->attrs[a].subgraph)
-            collect_captures(b->g, node->attrs[a].subgraph, values + node->n_inputs, n, cap);
+            collect_captures(b->g, node->attrs[a].subgraph, values, n, cap);
     *out = values;
     return EMBER_OK;
 }

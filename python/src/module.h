@@ -2,7 +2,7 @@
  * _ember: the thin C layer of the Python package over Ember's public C API
  * (include/ember/ember.h). It offers four types, Env, Value, Session and
  * Binding, plus the exception classes; the onnxruntime-compatible surface is
- * Python (python/ember/*.py) on top of it. This header is shared by the
+ * Python (the .py files of python/ember) on top of it. This header is shared by the
  * module's own files only.
  */
 #ifndef EMBER_PY_MODULE_H
@@ -66,6 +66,7 @@ typedef struct {
     PyObject *inputs;  /* dict name -> py_value */
     PyObject *outputs; /* dict name -> py_value (preallocated outputs) */
     PyObject *handed;  /* list of borrowed py_value handed out since the run */
+    bool is_running;   /* a run is in progress (GIL released): no changes */
 } py_binding;
 
 extern PyTypeObject py_env_type;
@@ -96,6 +97,8 @@ bool py_dtype_of(PyArray_Descr *descr, ember_dtype *out);
 
 /* A new Value that owns `value` (taken on success and on failure). */
 py_value *py_value_take(ember_value *value, PyObject *env);
+/* A new Value over a Binding's output (not destroyed by the Value). */
+py_value *py_value_borrow(ember_value *value, PyObject *env);
 /* Wraps an array-like without copying when it is a C-contiguous, aligned,
  * native-order ndarray (a copy otherwise; strings are always copied). */
 py_value *py_value_from_array(PyObject *obj);

@@ -32,6 +32,16 @@ py_value *py_value_take(ember_value *value, PyObject *env)
     return self;
 }
 
+py_value *py_value_borrow(ember_value *value, PyObject *env)
+{
+    py_value *self = py_value_take(NULL, env);
+    if (self) {
+        self->value = value;
+        self->is_borrowed = true;
+    }
+    return self;
+}
+
 static void release_dl(py_value *self)
 {
     if (!self->dl_managed)
@@ -727,16 +737,19 @@ static PyObject *value_wrap_pointer(PyObject *cls, PyObject *args)
 
 /* ---- methods ------------------------------------------------------------------------ */
 
-static PyObject *value_numpy(py_value *self, PyObject *unused)
+/* numpy(copy=False): a view of a host value (as onnxruntime's numpy() is),
+ * a host copy of a device value or when copy is true. */
+static PyObject *value_numpy(py_value *self, PyObject *args, PyObject *kwargs)
 {
-    (void)unused;
-    return py_value_to_array(self, false);
-}
-
-static PyObject *value_as_array(py_value *self, PyObject *unused)
-{
-    (void)unused;
-    return py_value_to_array(self, true);
+    static char *keywords[] = {"copy", NULL};
+    int copy = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p", keywords, &copy) ||
+        !py_value_get(self))
+        return NULL;
+    bool is_host = ember_value_get_device(self->value).type == EMBER_DEVICE_CPU;
+    if (!copy && is_host && !py_value_detach(self))
+        return NULL;
+    return py_value_to_array(self, !copy);
 }
 
 /* copy_from(src): copies src's elements into this value, across devices. */
@@ -825,9 +838,8 @@ static PyMethodDef value_methods[] = {
      "wrap_pointer(address, shape, dtype, device_type, device_id): user memory, no copy."},
     {"from_dlpack", value_from_dlpack, METH_O | METH_CLASS,
      "from_dlpack(capsule): wraps a DLPack tensor without a copy."},
-    {"numpy", (PyCFunction)value_numpy, METH_NOARGS, "numpy(): a host copy as an ndarray."},
-    {"as_array", (PyCFunction)value_as_array, METH_NOARGS,
-     "as_array(): an ndarray view of a host value (a copy otherwise)."},
+    {"numpy", (PyCFunction)(void (*)(void))value_numpy, METH_VARARGS | METH_KEYWORDS,
+     "numpy(copy=False): a view of a host value, a host copy of a device value."},
     {"copy_from", (PyCFunction)value_copy_from, METH_O,
      "copy_from(value): copies value's elements into this one."},
     {"__dlpack__", (PyCFunction)(void (*)(void))value_dlpack, METH_VARARGS | METH_KEYWORDS,

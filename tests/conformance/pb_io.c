@@ -80,7 +80,8 @@ static bool copy_typed(const Onnx__TensorProto *t, ember_dtype dtype, size_t byt
     case EMBER_DTYPE_COMPLEX64:
         if (t->n_float_data * 4 != bytes)
             return false;
-        memcpy(dst, t->float_data, bytes);
+        if (bytes)
+            memcpy(dst, t->float_data, bytes);
         return true;
     case EMBER_DTYPE_FLOAT64:
     case EMBER_DTYPE_COMPLEX128:

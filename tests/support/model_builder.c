@@ -184,8 +184,8 @@ static void split_names(const char *list, char ***items, size_t *n)
     }
 }
 
-Onnx__NodeProto *mb_graph_add_node(Onnx__GraphProto *g, const char *op_type, const char *name,
-                                   const char *inputs, const char *outputs)
+static Onnx__NodeProto *node_new(const char *op_type, const char *name, const char *inputs,
+                                 const char *outputs)
 {
     Onnx__NodeProto *n = zalloc(sizeof *n);
     onnx__node_proto__init(n);
@@ -194,6 +194,13 @@ Onnx__NodeProto *mb_graph_add_node(Onnx__GraphProto *g, const char *op_type, con
         n->name = dup(name);
     split_names(inputs, &n->input, &n->n_input);
     split_names(outputs, &n->output, &n->n_output);
+    return n;
+}
+
+Onnx__NodeProto *mb_graph_add_node(Onnx__GraphProto *g, const char *op_type, const char *name,
+                                   const char *inputs, const char *outputs)
+{
+    Onnx__NodeProto *n = node_new(op_type, name, inputs, outputs);
     PUSH(g->node, g->n_node, n);
     return n;
 }
@@ -217,6 +224,60 @@ Onnx__ModelProto *mb_model_single_node(const char *op_type, const char *inputs,
         if (n->output[i][0])
             mb_graph_add_output(m->graph, n->output[i], dtype, rank, dims);
     return m;
+}
+
+/* ---- model-local functions --------------------------------------------- */
+
+Onnx__FunctionProto *mb_model_add_function(Onnx__ModelProto *m, const char *domain,
+                                           const char *name, const char *inputs,
+                                           const char *outputs)
+{
+    Onnx__FunctionProto *f = zalloc(sizeof *f);
+    onnx__function_proto__init(f);
+    f->domain = dup(domain);
+    f->name = dup(name);
+    split_names(inputs, &f->input, &f->n_input);
+    split_names(outputs, &f->output, &f->n_output);
+    Onnx__OperatorSetIdProto *op = zalloc(sizeof *op);
+    onnx__operator_set_id_proto__init(op);
+    op->domain = dup("");
+    op->has_version = 1;
+    op->version = m->n_opset_import ? m->opset_import[0]->version : 1;
+    PUSH(f->opset_import, f->n_opset_import, op);
+    PUSH(m->functions, m->n_functions, f);
+    return f;
+}
+
+Onnx__NodeProto *mb_function_add_node(Onnx__FunctionProto *f, const char *op_type,
+                                      const char *name, const char *inputs,
+                                      const char *outputs)
+{
+    Onnx__NodeProto *n = node_new(op_type, name, inputs, outputs);
+    PUSH(f->node, f->n_node, n);
+    return n;
+}
+
+void mb_function_add_attr(Onnx__FunctionProto *f, const char *name)
+{
+    PUSH(f->attribute, f->n_attribute, dup(name));
+}
+
+static Onnx__AttributeProto *attr_new(const char *name, Onnx__AttributeProto__AttributeType type)
+{
+    Onnx__AttributeProto *a = zalloc(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = dup(name);
+    a->has_type = 1;
+    a->type = type;
+    return a;
+}
+
+void mb_function_add_attr_float(Onnx__FunctionProto *f, const char *name, float value)
+{
+    Onnx__AttributeProto *a = attr_new(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    a->has_f = 1;
+    a->f = value;
+    PUSH(f->attribute_proto, f->n_attribute_proto, a);
 }
 
 /* ---- tensors ----------------------------------------------------------- */
@@ -324,13 +385,14 @@ void mb_graph_add_initializer(Onnx__GraphProto *g, Onnx__TensorProto *t)
 static Onnx__AttributeProto *add_attr(Onnx__NodeProto *n, const char *name,
                                       Onnx__AttributeProto__AttributeType type)
 {
-    Onnx__AttributeProto *a = zalloc(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = dup(name);
-    a->has_type = 1;
-    a->type = type;
+    Onnx__AttributeProto *a = attr_new(name, type);
     PUSH(n->attribute, n->n_attribute, a);
     return a;
+}
+
+void mb_attr_ref(Onnx__NodeProto *n, const char *name, int type, const char *ref)
+{
+    add_attr(n, name, (Onnx__AttributeProto__AttributeType)type)->ref_attr_name = dup(ref);
 }
 
 void mb_attr_int(Onnx__NodeProto *n, const char *name, int64_t value)

@@ -72,6 +72,24 @@ Onnx__NodeProto *mb_graph_add_node(Onnx__GraphProto *g, const char *op_type, con
                                    const char *inputs, const char *outputs);
 void mb_node_set_domain(Onnx__NodeProto *n, const char *domain);
 
+/* ---- model-local functions ---------------------------------------------- */
+
+/* Appends a function domain.name(inputs) -> (outputs) to m, importing
+ * ai.onnx at m's first opset version. Names are comma-separated. */
+Onnx__FunctionProto *mb_model_add_function(Onnx__ModelProto *m, const char *domain,
+                                           const char *name, const char *inputs,
+                                           const char *outputs);
+Onnx__NodeProto *mb_function_add_node(Onnx__FunctionProto *f, const char *op_type,
+                                      const char *name, const char *inputs,
+                                      const char *outputs);
+/* Declares attribute `name` of f, without a default / with a float one. */
+void mb_function_add_attr(Onnx__FunctionProto *f, const char *name);
+void mb_function_add_attr_float(Onnx__FunctionProto *f, const char *name, float value);
+/* An attribute of a node in a function body that takes the value of the
+ * function's attribute `ref` (ref_attr_name); type is an
+ * ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__* value. */
+void mb_attr_ref(Onnx__NodeProto *n, const char *name, int type, const char *ref);
+
 /* ---- tensors ------------------------------------------------------------ */
 
 /* A tensor with dtype and shape; `raw` (raw_bytes long) becomes raw_data

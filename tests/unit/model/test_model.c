@@ -341,14 +341,15 @@ static uint32_t next_random(uint32_t *seed)
     return *seed >> 8;
 }
 
-static void test_model_survives_random_corruption(void **state)
+static Onnx__ModelProto *if_model(void);
+
+/* Flips 1-4 random bytes of the model, 2000 times. */
+static void corrupt_and_load(const Onnx__ModelProto *m, uint32_t seed)
 {
-    Onnx__ModelProto *m = small_model();
     size_t size, n_loaded = 0;
     uint8_t *bytes = mb_model_pack(m, &size);
     uint8_t *copy = malloc(size);
-    uint32_t seed = 12345;
-    for (int round = 0; round < 3000; round++) {
+    for (int round = 0; round < 2000; round++) {
         memcpy(copy, bytes, size);
         int flips = 1 + (int)(next_random(&seed) % 4);
         for (int i = 0; i < flips; i++)
@@ -364,9 +365,18 @@ static void test_model_survives_random_corruption(void **state)
         }
         assert_int_equal(stats.live, 0);
     }
-    assert_true(n_loaded < 3000);
+    assert_true(n_loaded < 2000);
     free(copy);
     free(bytes);
+}
+
+static void test_model_survives_random_corruption(void **state)
+{
+    Onnx__ModelProto *m = small_model();
+    corrupt_and_load(m, 12345);
+    mb_model_destroy(m);
+    m = if_model();
+    corrupt_and_load(m, 777);
     mb_model_destroy(m);
 }
 
@@ -403,17 +413,15 @@ static void test_model_refuses_deep_nesting(void **state)
     mb_model_destroy(m);
 }
 
-static void test_model_survives_allocation_failures(void **state)
+/* Fails allocation 0, 1, 2, ... of a load until one succeeds: every
+ * failure must be a clean EMBER_E_OUT_OF_MEMORY without leaks. */
+static void oom_sweep(const Onnx__ModelProto *m)
 {
-    Onnx__ModelProto *m = small_model();
-    Onnx__NodeProto *relu = m->graph->node[0];
-    mb_attr_ints(relu, "unused", (int64_t[]){1, 2}, 2);
-    mb_attr_strings(relu, "names", (const char *[]){"a", "b"}, 2);
     size_t size;
     uint8_t *bytes = mb_model_pack(m, &size);
     ember_status status = EMBER_E_OUT_OF_MEMORY;
     long n;
-    for (n = 0; status != EMBER_OK && n < 10000; n++) {
+    for (n = 0; status != EMBER_OK && n < 100000; n++) {
         graph *g = NULL;
         stats.count = 0;
         stats.fail_at = n;
@@ -432,6 +440,26 @@ static void test_model_survives_allocation_failures(void **state)
     assert_int_equal(status, EMBER_OK);
     assert_true(n > 20);
     free(bytes);
+}
+
+static Onnx__ModelProto *function_model(void);
+
+static void test_model_survives_allocation_failures(void **state)
+{
+    Onnx__ModelProto *m = small_model();
+    Onnx__NodeProto *relu = m->graph->node[0];
+    mb_attr_ints(relu, "unused", (int64_t[]){1, 2}, 2);
+    mb_attr_strings(relu, "names", (const char *[]){"a", "b"}, 2);
+    Onnx__NodeProto *k = mb_graph_add_node(m->graph, "Constant", "k", NULL, "kv");
+    mb_attr_floats(k, "value_floats", (float[]){1, 2}, 2);
+    mb_graph_add_output(m->graph, "kv", 0, -1, NULL);
+    oom_sweep(m);
+    mb_model_destroy(m);
+    m = if_model();
+    oom_sweep(m);
+    mb_model_destroy(m);
+    m = function_model();
+    oom_sweep(m);
     mb_model_destroy(m);
 }
 
@@ -586,7 +614,7 @@ static void test_model_normalizes_constants(void **state)
 }
 
 /* If(cond) with branches that read `x` and `outer` from the main graph. */
-static void test_model_loads_if_subgraphs(void **state)
+static Onnx__ModelProto *if_model(void)
 {
     int64_t dims[] = {4};
     Onnx__ModelProto *m = mb_model_create(17);
@@ -605,6 +633,13 @@ static void test_model_loads_if_subgraphs(void **state)
     mb_graph_add_output(else_g, "e", EMBER_DTYPE_FLOAT32, -1, NULL);
     mb_attr_graph(if_node, "then_branch", then_g);
     mb_attr_graph(if_node, "else_branch", else_g);
+    return m;
+}
+
+static void test_model_loads_if_subgraphs(void **state)
+{
+    Onnx__ModelProto *m = if_model();
+    Onnx__GraphProto *else_g = m->graph->node[0]->attribute[1]->g;
     graph *loaded = load_ok(m);
 
     assert_string_equal(loaded->nodes[loaded->node_order[0]].name, "neg");
@@ -631,46 +666,6 @@ static void test_model_loads_if_subgraphs(void **state)
     mb_model_destroy(m);
 }
 
-/* A function local.name(X) -> Y. */
-static Onnx__FunctionProto *add_function(Onnx__ModelProto *m, const char *name)
-{
-    Onnx__FunctionProto *f = calloc(1, sizeof *f);
-    onnx__function_proto__init(f);
-    f->name = strdup(name);
-    f->domain = strdup("local");
-    f->input = malloc(sizeof *f->input);
-    f->input[0] = strdup("X");
-    f->n_input = 1;
-    f->output = malloc(sizeof *f->output);
-    f->output[0] = strdup("Y");
-    f->n_output = 1;
-    m->functions = realloc(m->functions, (m->n_functions + 1) * sizeof *m->functions);
-    m->functions[m->n_functions++] = f;
-    return f;
-}
-
-/* Appends a body node; the function's nodes live in a scratch graph that
- * lends them. */
-static Onnx__NodeProto *add_body_node(Onnx__FunctionProto *f, const char *op, const char *in,
-                                      const char *out)
-{
-    Onnx__GraphProto *scratch = mb_graph_create("scratch");
-    Onnx__NodeProto *n = mb_graph_add_node(scratch, op, NULL, in, out);
-    scratch->n_node = 0;
-    mb_graph_destroy(scratch);
-    f->node = realloc(f->node, (f->n_node + 1) * sizeof *f->node);
-    f->node[f->n_node++] = n;
-    return n;
-}
-
-static void ref_attr(Onnx__NodeProto *n, const char *name, const char *ref)
-{
-    mb_attr_float(n, name, 0);
-    Onnx__AttributeProto *a = n->attribute[n->n_attribute - 1];
-    a->ref_attr_name = strdup(ref);
-    a->has_f = 0;
-}
-
 static const graph_node *node_with_output(const graph *g, const char *value_name)
 {
     int v = graph_value_find(g, value_name);
@@ -679,28 +674,24 @@ static const graph_node *node_with_output(const graph *g, const char *value_name
     return &g->nodes[g->values[v].producer];
 }
 
-static void test_model_inlines_local_functions(void **state)
+/* Twice and Quad, called with slopes 0.25 and 0.125: see the test below. */
+static Onnx__ModelProto *function_model(void)
 {
     Onnx__ModelProto *m = small_model();
     mb_model_add_opset(m, "local", 1);
     /* Twice(X) = LeakyRelu(X + X, alpha = slope), slope defaulting to 0.5. */
-    Onnx__FunctionProto *twice = add_function(m, "Twice");
-    add_body_node(twice, "Add", "X,X", "T");
-    ref_attr(add_body_node(twice, "LeakyRelu", "T", "Y"), "alpha", "slope");
-    twice->attribute_proto = malloc(sizeof *twice->attribute_proto);
-    Onnx__GraphProto *scratch = mb_graph_create("scratch");
-    Onnx__NodeProto *holder = mb_graph_add_node(scratch, "Holder", NULL, NULL, NULL);
-    mb_attr_float(holder, "slope", 0.5f);
-    twice->attribute_proto[0] = holder->attribute[0];
-    twice->n_attribute_proto = 1;
-    holder->n_attribute = 0;
-    mb_graph_destroy(scratch);
-    /* Quad(X) = Twice(Twice(X)), passing its own slope on. */
-    Onnx__FunctionProto *quad = add_function(m, "Quad");
-    Onnx__NodeProto *inner = add_body_node(quad, "Twice", "X", "M");
+    Onnx__FunctionProto *twice = mb_model_add_function(m, "local", "Twice", "X", "Y");
+    mb_function_add_attr_float(twice, "slope", 0.5f);
+    mb_function_add_node(twice, "Add", NULL, "X,X", "T");
+    Onnx__NodeProto *leaky = mb_function_add_node(twice, "LeakyRelu", NULL, "T", "Y");
+    mb_attr_ref(leaky, "alpha", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "slope");
+    /* Quad(X) = Twice(Twice(X)), passing its own slope on to the first. */
+    Onnx__FunctionProto *quad = mb_model_add_function(m, "local", "Quad", "X", "Y");
+    mb_function_add_attr(quad, "slope");
+    Onnx__NodeProto *inner = mb_function_add_node(quad, "Twice", NULL, "X", "M");
     mb_node_set_domain(inner, "local");
-    ref_attr(inner, "slope", "slope");
-    mb_node_set_domain(add_body_node(quad, "Twice", "M", "Y"), "local");
+    mb_attr_ref(inner, "slope", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "slope");
+    mb_node_set_domain(mb_function_add_node(quad, "Twice", NULL, "M", "Y"), "local");
 
     Onnx__NodeProto *call = mb_graph_add_node(m->graph, "Twice", "call", "z", "w");
     mb_node_set_domain(call, "local");
@@ -709,6 +700,12 @@ static void test_model_inlines_local_functions(void **state)
     mb_node_set_domain(call2, "local");
     mb_attr_float(call2, "slope", 0.125f);
     mb_graph_add_output(m->graph, "q", 0, -1, NULL);
+    return m;
+}
+
+static void test_model_inlines_local_functions(void **state)
+{
+    Onnx__ModelProto *m = function_model();
     graph *g = load_ok(m);
 
     const graph_node *leaky = node_with_output(g, "w");
@@ -736,8 +733,8 @@ static void test_model_refuses_recursive_functions(void **state)
 {
     Onnx__ModelProto *m = small_model();
     mb_model_add_opset(m, "local", 1);
-    Onnx__FunctionProto *f = add_function(m, "Forever");
-    mb_node_set_domain(add_body_node(f, "Forever", "X", "Y"), "local");
+    Onnx__FunctionProto *f = mb_model_add_function(m, "local", "Forever", "X", "Y");
+    mb_node_set_domain(mb_function_add_node(f, "Forever", NULL, "X", "Y"), "local");
     mb_node_set_domain(mb_graph_add_node(m->graph, "Forever", "call", "z", "w"), "local");
     expect_failure(m, NULL, EMBER_E_INVALID_MODEL, "node 'call' (Forever)",
                    "does 'Forever' call itself?");

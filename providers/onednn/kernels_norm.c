@@ -1,0 +1,224 @@
+/*
+ * BatchNormalization (inference: running statistics) and
+ * LayerNormalization (opset 17; the normalized dims flattened into one, so
+ * any axis works; Mean and InvStdDev computed when the graph asks for both)
+ * as oneDNN normalization primitives on the tensor's own layout.
+ */
+#include "onednn_kernel.h"
+
+#include <math.h>
+
+typedef struct norm_params {
+    float epsilon;
+    int64_t axis;
+} norm_params;
+
+/* ---- BatchNormalization ------------------------------------------------ */
+
+bool onednn_check_batchnorm(const ember_host_api *host, const ember_node *node)
+{
+    for (size_t i = 1; i < 5; i++)
+        if (!onednn_input_f32(host, node, i, 1, 1))
+            return false;
+    return onednn_input_f32(host, node, 0, 2, 5) &&
+           onednn_node_int(host, node, "training_mode", 0) == 0 &&
+           onednn_node_int(host, node, "spatial", 1) == 1 && onednn_output_unused(host, node, 1) &&
+           onednn_output_unused(host, node, 2) && onednn_output_unused(host, node, 3) &&
+           onednn_output_unused(host, node, 4);
+}
+
+static ember_status batchnorm_args(const onednn_kernel *k, const onednn_shapes *in,
+                                   onednn_plan *plan, const dnnl_memory_desc_t *data,
+                                   const dnnl_memory_desc_t *channel)
+{
+    static const int args[] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                               DNNL_ARG_VARIANCE};
+    ember_status s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, data, NULL);
+    for (size_t i = 0; s == EMBER_OK && i < 4; i++)
+        s = onednn_plan_input(k, in, plan, args[i], i + 1, channel, NULL);
+    if (s == EMBER_OK)
+        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, data, NULL);
+    return s;
+}
+
+static ember_status batchnorm_build(const onednn_kernel *k, const onednn_shapes *in,
+                                    onednn_plan *plan)
+{
+    const norm_params *p = k->params;
+    int64_t c = in->dims[0][1];
+    for (size_t i = 1; i < 5; i++) {
+        if (in->n < 5 || !in->present[i] || in->rank[i] != 1 || in->dims[i][0] != c)
+            return k->host->fail(EMBER_E_INVALID_ARGUMENT,
+                                 "node '%s' (BatchNormalization): input %zu is not a [%lld] "
+                                 "tensor",
+                                 k->name, i, (long long)c);
+    }
+    dnnl_memory_desc_t data, channel;
+    dnnl_batch_normalization_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    unsigned flags = dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift;
+    onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
+    ember_status s = onednn_md_plain(k, &data, in->dims[0], in->rank[0]);
+    if (s == EMBER_OK)
+        s = onednn_md_plain(k, &channel, &c, 1);
+    if (s == EMBER_OK)
+        s = onednn_check(k,
+                         dnnl_batch_normalization_forward_desc_init(
+                             &desc, dnnl_forward_inference, &data, p->epsilon, flags),
+                         "the batch normalization");
+    if (s == EMBER_OK)
+        s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK)
+        s = onednn_pd_create(k, plan, &desc, attr, &pd);
+    if (s == EMBER_OK)
+        s = batchnorm_args(k, in, plan, &data, &channel);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != EMBER_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return s;
+    }
+    return onednn_plan_primitive(k, plan, pd);
+}
+
+ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node)
+{
+    ember_status s = onednn_params(k, sizeof(norm_params));
+    norm_params *p = k->params;
+    if (s == EMBER_OK)
+        s = onednn_attr_float(k, node, "epsilon", 1e-5f, &p->epsilon);
+    k->build = batchnorm_build;
+    return s;
+}
+
+/* ---- LayerNormalization ------------------------------------------------ */
+
+bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node)
+{
+    bool mean_unused = onednn_output_unused(host, node, 1);
+    bool inv_unused = onednn_output_unused(host, node, 2);
+    return onednn_input_f32(host, node, 0, 1, ONEDNN_MAX_RANK) &&
+           onednn_input_f32(host, node, 1, 0, ONEDNN_MAX_RANK) &&
+           onednn_input_f32(host, node, 2, 0, ONEDNN_MAX_RANK) && mean_unused == inv_unused;
+}
+
+static int64_t numel(const int64_t *dims, size_t rank)
+{
+    int64_t n = 1;
+    for (size_t i = 0; i < rank; i++)
+        n *= dims[i];
+    return n;
+}
+
+/* InvStdDev = 1 / sqrt(variance + epsilon), in place in output 2. */
+static void layernorm_finish(const onednn_kernel *k, const onednn_plan *plan,
+                             ember_tensor *const *outputs)
+{
+    const norm_params *p = k->params;
+    if (plan->n_outputs < 3)
+        return;
+    float *v = outputs[2]->data;
+    int64_t n = numel(plan->out_dims[2], plan->out_rank[2]);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = 1.0f / sqrtf(v[i] + p->epsilon);
+}
+
+/* The statistics outputs: shape dims[:axis] + [1] * (rank - axis). */
+static ember_status layernorm_stats(const onednn_kernel *k, onednn_plan *plan,
+                                    const onednn_shapes *in, size_t axis,
+                                    const dnnl_memory_desc_t *stat)
+{
+    int64_t dims[ONEDNN_MAX_RANK];
+    for (size_t d = 0; d < in->rank[0]; d++)
+        dims[d] = d < axis ? in->dims[0][d] : 1;
+    onednn_plan_shape(plan, 1, dims, in->rank[0]);
+    onednn_plan_shape(plan, 2, dims, in->rank[0]);
+    ember_status s = onednn_plan_output(k, plan, DNNL_ARG_MEAN, 1, stat, NULL);
+    if (s == EMBER_OK)
+        s = onednn_plan_output(k, plan, DNNL_ARG_VARIANCE, 2, stat, NULL);
+    return s;
+}
+
+static ember_status layernorm_args(const onednn_kernel *k, const onednn_shapes *in,
+                                   onednn_plan *plan, const dnnl_memory_desc_t *mds,
+                                   size_t axis)
+{
+    /* mds: data, stat, per-element. */
+    bool has_bias = in->n > 2 && in->present[2];
+    bool has_stats = k->n_outputs > 2;
+    ember_status s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, &mds[0], NULL);
+    if (s == EMBER_OK)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SCALE, 1, &mds[2], NULL);
+    if (s == EMBER_OK && has_bias)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SHIFT, 2, &mds[2], NULL);
+    if (s == EMBER_OK)
+        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &mds[0], NULL);
+    if (s == EMBER_OK && has_stats)
+        s = layernorm_stats(k, plan, in, axis, &mds[1]);
+    return s;
+}
+
+static ember_status layernorm_build(const onednn_kernel *k, const onednn_shapes *in,
+                                    onednn_plan *plan)
+{
+    const norm_params *p = k->params;
+    int64_t r = (int64_t)in->rank[0], axis = p->axis < 0 ? p->axis + r : p->axis;
+    if (axis < 0 || axis >= r)
+        return k->host->fail(EMBER_E_INVALID_MODEL,
+                             "node '%s' (LayerNormalization): axis %lld is out of range", k->name,
+                             (long long)p->axis);
+    int64_t outer = numel(in->dims[0], (size_t)axis);
+    int64_t inner = numel(in->dims[0] + axis, (size_t)(r - axis)), flat[2] = {outer, inner};
+    bool has_bias = in->n > 2 && in->present[2];
+    if (numel(in->dims[1], in->rank[1]) != inner ||
+        (has_bias && numel(in->dims[2], in->rank[2]) != inner))
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                             "node '%s' (LayerNormalization): Scale and B must have one value "
+                             "per normalized element",
+                             k->name);
+    dnnl_memory_desc_t mds[3];
+    dnnl_layer_normalization_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    unsigned flags = dnnl_use_scale | (has_bias ? dnnl_use_shift : 0u);
+    dnnl_prop_kind_t prop = k->n_outputs > 2 ? dnnl_forward_training : dnnl_forward_inference;
+    onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
+    ember_status s = onednn_md_plain(k, &mds[0], flat, 2);
+    if (s == EMBER_OK)
+        s = onednn_md_plain(k, &mds[1], &outer, 1);
+    if (s == EMBER_OK)
+        s = onednn_md_plain(k, &mds[2], &inner, 1);
+    if (s == EMBER_OK)
+        s = onednn_check(k,
+                         dnnl_layer_normalization_forward_desc_init(&desc, prop, &mds[0], &mds[1],
+                                                                    p->epsilon, flags),
+                         "the layer normalization");
+    if (s == EMBER_OK)
+        s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK)
+        s = onednn_pd_create(k, plan, &desc, attr, &pd);
+    if (s == EMBER_OK)
+        s = layernorm_args(k, in, plan, mds, (size_t)axis);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != EMBER_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return s;
+    }
+    return onednn_plan_primitive(k, plan, pd);
+}
+
+ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node)
+{
+    ember_status s = onednn_params(k, sizeof(norm_params));
+    norm_params *p = k->params;
+    if (s == EMBER_OK)
+        s = onednn_attr_float(k, node, "epsilon", 1e-5f, &p->epsilon);
+    if (s == EMBER_OK)
+        s = onednn_attr_int(k, node, "axis", -1, &p->axis);
+    /* Mean and InvStdDev are both present or both absent (claim). */
+    if (s == EMBER_OK && onednn_output_unused(k->host, node, 1))
+        k->n_outputs = 1;
+    k->build = layernorm_build;
+    k->finish = layernorm_finish;
+    return s;
+}

@@ -1,0 +1,787 @@
+/*
+ * What the oneDNN kernel families share: claim checks and attribute
+ * decoding, memory descriptors, plans (a primitive plus its argument
+ * layouts, built per input shape and thread count and cached on the
+ * kernel), running a plan, and the sliding-window geometry of Conv and the
+ * pools. See onednn_kernel.h for the contracts.
+ *
+ * Concurrency: a plan is immutable once published, every run creates its
+ * own stream and memory objects, and primitives use a user scratchpad taken
+ * from host->ctx_scratch, so runs of one kernel on several threads share
+ * nothing mutable. Run-time plans are added under the kernel's mutex.
+ *
+ * Threads: this oneDNN runs on OpenMP. Before creating or running a
+ * primitive the calling thread's OpenMP thread count is set to the plan's
+ * count (OpenMP keeps it per thread); the count is part of the plan's key
+ * because oneDNN splits work for the count it saw at creation.
+ */
+#include "onednn_kernel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static void set_threads(size_t n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n > 0 ? (int)n : 1);
+#else
+    (void)n;
+#endif
+}
+
+/* ---- claim checks ------------------------------------------------------ */
+
+bool onednn_input_f32(const ember_host_api *host, const ember_node *node, size_t index,
+                      int min_rank, int max_rank)
+{
+    ember_type_info info;
+    if (index >= host->node_input_count(node) || !host->node_input_present(node, index))
+        return true;
+    if (!host->node_input_type(node, index, &info))
+        return false;
+    return info.dtype == EMBER_DTYPE_FLOAT32 && info.rank >= min_rank && info.rank <= max_rank;
+}
+
+bool onednn_output_unused(const ember_host_api *host, const ember_node *node, size_t index)
+{
+    ember_type_info info;
+    return index >= host->node_output_count(node) || !host->node_output_type(node, index, &info);
+}
+
+int64_t onednn_node_int(const ember_host_api *host, const ember_node *node, const char *name,
+                        int64_t dflt)
+{
+    ember_attr a;
+    return host->node_attr(node, name, &a) && a.type == EMBER_ATTR_INT ? a.i : dflt;
+}
+
+float onednn_node_float(const ember_host_api *host, const ember_node *node, const char *name,
+                        float dflt)
+{
+    ember_attr a;
+    return host->node_attr(node, name, &a) && a.type == EMBER_ATTR_FLOAT ? a.f : dflt;
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+ember_status onednn_params(onednn_kernel *k, size_t bytes)
+{
+    k->params = calloc(1, bytes);
+    if (k->params == NULL)
+        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
+                             k->op);
+    return EMBER_OK;
+}
+
+static ember_status attr_get(const onednn_kernel *k, const ember_node *node, const char *name,
+                             uint32_t type, ember_attr *out, bool *found)
+{
+    *found = k->host->node_attr(node, name, out);
+    if (*found && out->type != type)
+        return k->host->fail(EMBER_E_INVALID_MODEL,
+                             "node '%s' (%s): attribute '%s' has type %u, expected %u", k->name,
+                             k->op, name, (unsigned)out->type, (unsigned)type);
+    return EMBER_OK;
+}
+
+ember_status onednn_attr_int(const onednn_kernel *k, const ember_node *node, const char *name,
+                             int64_t dflt, int64_t *out)
+{
+    ember_attr a;
+    bool found;
+    ember_status s = attr_get(k, node, name, EMBER_ATTR_INT, &a, &found);
+    if (s == EMBER_OK)
+        *out = found ? a.i : dflt;
+    return s;
+}
+
+ember_status onednn_attr_float(const onednn_kernel *k, const ember_node *node,
+                               const char *name, float dflt, float *out)
+{
+    ember_attr a;
+    bool found;
+    ember_status s = attr_get(k, node, name, EMBER_ATTR_FLOAT, &a, &found);
+    if (s == EMBER_OK)
+        *out = found ? a.f : dflt;
+    return s;
+}
+
+ember_status onednn_attr_ints(const onednn_kernel *k, const ember_node *node, const char *name,
+                              int64_t *out, size_t cap, size_t *n)
+{
+    ember_attr a;
+    bool found;
+    ember_status s = attr_get(k, node, name, EMBER_ATTR_INTS, &a, &found);
+    if (s != EMBER_OK)
+        return s;
+    *n = 0;
+    if (!found)
+        return EMBER_OK;
+    if (a.n > cap)
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                             "node '%s' (%s): attribute '%s' has %zu values, at most %zu are "
+                             "supported",
+                             k->name, k->op, name, a.n, cap);
+    if (a.n > 0)
+        memcpy(out, a.ints, a.n * sizeof *out);
+    *n = a.n;
+    return EMBER_OK;
+}
+
+ember_status onednn_attr_string(const onednn_kernel *k, const ember_node *node,
+                                const char *name, const char *dflt, char *out, size_t cap)
+{
+    ember_attr a;
+    bool found;
+    ember_status s = attr_get(k, node, name, EMBER_ATTR_STRING, &a, &found);
+    if (s != EMBER_OK)
+        return s;
+    const char *src = found ? a.s.data : dflt;
+    size_t len = found ? a.s.size : strlen(dflt);
+    if (len >= cap)
+        return k->host->fail(EMBER_E_INVALID_MODEL,
+                             "node '%s' (%s): attribute '%s' is too long (%zu bytes)", k->name,
+                             k->op, name, len);
+    memcpy(out, src, len);
+    out[len] = '\0';
+    return EMBER_OK;
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+
+ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *what)
+{
+    if (st == dnnl_success)
+        return EMBER_OK;
+    if (st == dnnl_out_of_memory)
+        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): oneDNN: out of memory (%s)",
+                             k->name, k->op, what);
+    return k->host->fail(EMBER_E_NOT_IMPLEMENTED, "node '%s' (%s): oneDNN refused %s (status %d)",
+                         k->name, k->op, what, (int)st);
+}
+
+ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                             const int64_t *dims, size_t rank)
+{
+    dnnl_dims_t d, strides;
+    int64_t stride = 1;
+    if (rank == 0 || rank > ONEDNN_MAX_RANK)
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                             "node '%s' (%s): rank %zu is outside oneDNN's 1..%d", k->name, k->op,
+                             rank, ONEDNN_MAX_RANK);
+    for (size_t i = rank; i-- > 0;) {
+        d[i] = dims[i];
+        strides[i] = stride;
+        stride *= dims[i] > 1 ? dims[i] : 1;
+    }
+    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, (int)rank, d, dnnl_f32, strides),
+                        "a memory descriptor");
+}
+
+ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims,
+                           size_t rank)
+{
+    dnnl_dims_t d;
+    for (size_t i = 0; i < rank && i < ONEDNN_MAX_RANK; i++)
+        d[i] = dims[i];
+    return onednn_check(k, dnnl_memory_desc_init_by_tag(md, (int)rank, d, dnnl_f32,
+                                                        dnnl_format_tag_any),
+                        "a memory descriptor");
+}
+
+ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    ember_status s = onednn_check(k, dnnl_primitive_attr_create(&attr), "an attribute");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
+                         "the user scratchpad mode");
+    if (s != EMBER_OK) {
+        dnnl_primitive_attr_destroy(attr);
+        return s;
+    }
+    *out = attr;
+    return EMBER_OK;
+}
+
+static size_t plan_threads(const onednn_plan *plan)
+{
+    return (size_t)plan->key[plan->n_key - 1];
+}
+
+ember_status onednn_pd_create(const onednn_kernel *k, const onednn_plan *plan,
+                              const void *op_desc, const_dnnl_primitive_attr_t attr,
+                              dnnl_primitive_desc_t *out)
+{
+    set_threads(plan_threads(plan));
+    return onednn_check(k,
+                        dnnl_primitive_desc_create(out, op_desc, attr, k->provider->engine, NULL),
+                        "the primitive descriptor");
+}
+
+const dnnl_memory_desc_t *onednn_pd_md(const_dnnl_primitive_desc_t pd, int what, int index)
+{
+    return dnnl_primitive_desc_query_md(pd, (dnnl_query_t)what, index);
+}
+
+/* ---- plans ------------------------------------------------------------- */
+
+static ember_status make_reorder(const onednn_kernel *k, const dnnl_memory_desc_t *src,
+                                 const dnnl_memory_desc_t *dst, dnnl_primitive_t *out)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    ember_status s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK)
+        s = onednn_check(k,
+                         dnnl_reorder_primitive_desc_create(&pd, src, k->provider->engine, dst,
+                                                            k->provider->engine, attr),
+                         "a reorder");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_primitive_create(out, pd), "a reorder primitive");
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+/* Scratchpad memory for one execution of `prim`, or NULL when it needs
+ * none. */
+static ember_status scratchpad(const onednn_kernel *k, ember_kernel_context *ctx,
+                               const_dnnl_primitive_t prim, dnnl_memory_t *out)
+{
+    const_dnnl_primitive_desc_t pd = NULL;
+    void *buf = NULL;
+    *out = NULL;
+    dnnl_primitive_get_primitive_desc(prim, &pd);
+    const dnnl_memory_desc_t *md = onednn_pd_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t bytes = md != NULL ? dnnl_memory_desc_get_size(md) : 0;
+    if (bytes == 0)
+        return EMBER_OK;
+    ember_status s = ctx != NULL ? k->host->ctx_scratch(ctx, bytes, &buf) : EMBER_OK;
+    if (s != EMBER_OK)
+        return s;
+    return onednn_check(k,
+                        dnnl_memory_create(out, md, k->provider->engine,
+                                           buf != NULL ? buf : DNNL_MEMORY_ALLOCATE),
+                        "the scratchpad");
+}
+
+/* Runs prim with args plus a scratchpad on stream (not waiting). */
+static ember_status execute(const onednn_kernel *k, ember_kernel_context *ctx,
+                            const_dnnl_primitive_t prim, dnnl_stream_t stream,
+                            dnnl_exec_arg_t *args, int n_args)
+{
+    dnnl_memory_t pad = NULL;
+    ember_status s = scratchpad(k, ctx, prim, &pad);
+    if (s != EMBER_OK)
+        return s;
+    if (pad != NULL)
+        args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
+    s = onednn_check(k, dnnl_primitive_execute(prim, stream, n_args, args), "to run");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_stream_wait(stream), "to finish");
+    dnnl_memory_destroy(pad);
+    return s;
+}
+
+/* Reorders constant data once into a buffer in the primitive's layout. */
+static ember_status reorder_constant(const onednn_kernel *k, onednn_arg *a, const void *data)
+{
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t src = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_engine_t engine = k->provider->engine;
+    ember_status s = make_reorder(k, &a->user_md, &a->md, &reorder);
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_memory_create(&a->constant, &a->md, engine, DNNL_MEMORY_ALLOCATE),
+                         "the weights buffer");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_memory_create(&src, &a->user_md, engine, (void *)data),
+                         "the weights");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_stream_create(&stream, engine, dnnl_stream_default_flags),
+                         "a stream");
+    if (s == EMBER_OK) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, a->constant}};
+        s = execute(k, NULL, reorder, stream, args, 2);
+    }
+    dnnl_stream_destroy(stream);
+    dnnl_memory_destroy(src);
+    dnnl_primitive_destroy(reorder);
+    return s;
+}
+
+static onednn_arg *plan_arg(const onednn_kernel *k, onednn_plan *plan, int arg, int from,
+                            size_t index, const dnnl_memory_desc_t *user_md,
+                            const dnnl_memory_desc_t *md)
+{
+    if (plan->n_args == ONEDNN_MAX_ARGS) {
+        k->host->fail(EMBER_E_INTERNAL, "node '%s' (%s): too many oneDNN arguments", k->name,
+                      k->op);
+        return NULL;
+    }
+    onednn_arg *a = &plan->args[plan->n_args++];
+    a->arg = arg;
+    a->from = from;
+    a->index = index;
+    a->user_md = *user_md;
+    a->md = md != NULL ? *md : *user_md;
+    return a;
+}
+
+ember_status onednn_plan_input(const onednn_kernel *k, const onednn_shapes *in,
+                               onednn_plan *plan, int arg, size_t index,
+                               const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *md)
+{
+    onednn_arg *a = plan_arg(k, plan, arg, ONEDNN_FROM_INPUT, index, user_md, md);
+    if (a == NULL)
+        return EMBER_E_INTERNAL;
+    if (dnnl_memory_desc_equal(&a->user_md, &a->md))
+        return EMBER_OK;
+    if (in->data[index] != NULL) {
+        a->from = ONEDNN_FROM_CONST;
+        return reorder_constant(k, a, in->data[index]);
+    }
+    return make_reorder(k, &a->user_md, &a->md, &a->reorder);
+}
+
+ember_status onednn_plan_output(const onednn_kernel *k, onednn_plan *plan, int arg,
+                                size_t index, const dnnl_memory_desc_t *user_md,
+                                const dnnl_memory_desc_t *md)
+{
+    onednn_arg *a = plan_arg(k, plan, arg, ONEDNN_FROM_OUTPUT, index, user_md, md);
+    if (a == NULL)
+        return EMBER_E_INTERNAL;
+    if (dnnl_memory_desc_equal(&a->user_md, &a->md))
+        return EMBER_OK;
+    return make_reorder(k, &a->md, &a->user_md, &a->reorder);
+}
+
+void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, size_t rank)
+{
+    memcpy(plan->out_dims[index], dims, rank * sizeof *dims);
+    plan->out_rank[index] = rank;
+    if (index + 1 > plan->n_outputs)
+        plan->n_outputs = index + 1;
+}
+
+ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
+                                   dnnl_primitive_desc_t pd)
+{
+    set_threads(plan_threads(plan));
+    ember_status s = onednn_check(k, dnnl_primitive_create(&plan->prim, pd), "the primitive");
+    dnnl_primitive_desc_destroy(pd);
+    return s;
+}
+
+void onednn_plan_destroy(onednn_plan *plan)
+{
+    if (plan == NULL)
+        return;
+    for (size_t i = 0; i < plan->n_args; i++) {
+        dnnl_primitive_destroy(plan->args[i].reorder);
+        dnnl_memory_destroy(plan->args[i].constant);
+    }
+    dnnl_primitive_destroy(plan->prim);
+    free(plan);
+}
+
+/* ---- keys and building ------------------------------------------------- */
+
+static void make_key(const onednn_kernel *k, const onednn_shapes *in, size_t n_threads,
+                     onednn_plan *plan)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        plan->key[n++] = in->present[i];
+        plan->key[n++] = (int64_t)in->rank[i];
+        for (size_t d = 0; d < in->rank[i]; d++)
+            plan->key[n++] = in->dims[i][d];
+        if (((k->value_mask >> i) & 1u) && in->data[i] != NULL) {
+            uint32_t bits;
+            memcpy(&bits, in->data[i], sizeof bits);
+            plan->key[n++] = bits;
+        }
+    }
+    plan->key[n++] = (int64_t)n_threads;
+    plan->n_key = n;
+}
+
+static bool same_key(const onednn_plan *a, const onednn_plan *b)
+{
+    return a->n_key == b->n_key && memcmp(a->key, b->key, a->n_key * sizeof a->key[0]) == 0;
+}
+
+static ember_status build_plan(const onednn_kernel *k, const onednn_shapes *in,
+                               const onednn_plan *probe, onednn_plan **out)
+{
+    onednn_plan *plan = calloc(1, sizeof *plan);
+    if (plan == NULL)
+        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
+                             k->op);
+    memcpy(plan->key, probe->key, probe->n_key * sizeof probe->key[0]);
+    plan->n_key = probe->n_key;
+    ember_status s = k->build(k, in, plan);
+    if (s != EMBER_OK) {
+        onednn_plan_destroy(plan);
+        return s;
+    }
+    *out = plan;
+    return EMBER_OK;
+}
+
+/* Static shapes of the node's inputs; false when one is not static. */
+static bool shapes_of_node(const onednn_kernel *k, const ember_node *node, bool with_data,
+                           onednn_shapes *in)
+{
+    const ember_host_api *host = k->host;
+    memset(in, 0, sizeof *in);
+    in->n = k->n_inputs;
+    for (size_t i = 0; i < in->n; i++) {
+        ember_type_info info;
+        in->present[i] = host->node_input_present(node, i);
+        if (!in->present[i])
+            continue;
+        if (!host->node_input_type(node, i, &info) || info.rank < 0 ||
+            info.rank > ONEDNN_MAX_RANK)
+            return false;
+        in->rank[i] = (size_t)info.rank;
+        for (size_t d = 0; d < in->rank[i]; d++) {
+            if (info.dims[d] < 0)
+                return false;
+            in->dims[i][d] = info.dims[d];
+        }
+        const ember_tensor *c = host->node_input_constant(node, i);
+        if (c == NULL && ((k->value_mask >> i) & 1u))
+            return false;
+        in->data[i] = with_data && c != NULL ? c->data : NULL;
+    }
+    return true;
+}
+
+static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *ctx,
+                                  const ember_tensor **inputs, onednn_shapes *in)
+{
+    memset(in, 0, sizeof *in);
+    in->n = k->n_inputs;
+    for (size_t i = 0; i < in->n; i++) {
+        const ember_tensor *t = i < k->host->ctx_input_count(ctx) ? k->host->ctx_input(ctx, i)
+                                                                  : NULL;
+        inputs[i] = t;
+        in->present[i] = t != NULL;
+        if (t == NULL)
+            continue;
+        if (t->rank > ONEDNN_MAX_RANK || t->dtype != EMBER_DTYPE_FLOAT32)
+            return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                                 "node '%s' (%s): input %zu (rank %u, dtype %u) is not a float32 "
+                                 "tensor of rank <= %d",
+                                 k->name, k->op, i, (unsigned)t->rank, (unsigned)t->dtype,
+                                 ONEDNN_MAX_RANK);
+        in->rank[i] = t->rank;
+        memcpy(in->dims[i], t->dims, t->rank * sizeof *t->dims);
+        bool is_value = (k->value_mask >> i) & 1u;
+        if (is_value && (t->rank > 1 || (t->rank == 1 && t->dims[0] != 1)))
+            return k->host->fail(EMBER_E_INVALID_ARGUMENT,
+                                 "node '%s' (%s): input %zu must be a scalar", k->name, k->op, i);
+        in->data[i] = ((k->const_mask | k->value_mask) >> i) & 1u ? t->data : NULL;
+    }
+    return EMBER_OK;
+}
+
+void onednn_kernel_counts(onednn_kernel *k, const ember_node *node)
+{
+    k->n_inputs = k->host->node_input_count(node);
+    k->n_outputs = k->host->node_output_count(node);
+    if (k->n_inputs > ONEDNN_MAX_IO)
+        k->n_inputs = ONEDNN_MAX_IO;
+    for (size_t i = 0; i < k->n_inputs; i++)
+        if (k->host->node_input_constant(node, i) != NULL)
+            k->const_mask |= 1u << i;
+}
+
+ember_status onednn_kernel_prepare(onednn_kernel *k, const ember_node *node)
+{
+    onednn_shapes in;
+    onednn_plan probe;
+    if (pthread_mutex_init(&k->lock, NULL) != 0)
+        return k->host->fail(EMBER_E_INTERNAL, "node '%s' (%s): cannot create a mutex", k->name,
+                             k->op);
+    k->has_lock = true;
+    if (!shapes_of_node(k, node, true, &in))
+        return EMBER_OK;
+    make_key(k, &in, k->provider->n_threads, &probe);
+    return build_plan(k, &in, &probe, &k->fixed);
+}
+
+bool onednn_kernel_trial(onednn_kernel *k, const ember_node *node)
+{
+    onednn_shapes in;
+    onednn_plan probe, *plan = NULL;
+    if (!shapes_of_node(k, node, false, &in))
+        return true;
+    make_key(k, &in, k->provider->n_threads, &probe);
+    if (build_plan(k, &in, &probe, &plan) != EMBER_OK)
+        return false;
+    onednn_plan_destroy(plan);
+    return true;
+}
+
+/* The plan for `probe`'s key: the fixed one, a cached one, or a new one
+ * added to the cache. */
+static ember_status find_plan(onednn_kernel *k, const onednn_shapes *in,
+                              const onednn_plan *probe, const onednn_plan **out)
+{
+    if (k->fixed != NULL && same_key(k->fixed, probe)) {
+        *out = k->fixed;
+        return EMBER_OK;
+    }
+    ember_status s = EMBER_OK;
+    pthread_mutex_lock(&k->lock);
+    onednn_plan *p = k->cache;
+    while (p != NULL && !same_key(p, probe))
+        p = p->next;
+    if (p == NULL && (s = build_plan(k, in, probe, &p)) == EMBER_OK) {
+        p->next = k->cache;
+        k->cache = p;
+    }
+    pthread_mutex_unlock(&k->lock);
+    if (s == EMBER_OK)
+        *out = p;
+    return s;
+}
+
+void onednn_kernel_release(onednn_kernel *k)
+{
+    onednn_plan_destroy(k->fixed);
+    while (k->cache != NULL) {
+        onednn_plan *next = k->cache->next;
+        onednn_plan_destroy(k->cache);
+        k->cache = next;
+    }
+    if (k->has_lock)
+        pthread_mutex_destroy(&k->lock);
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+typedef struct run_state {
+    dnnl_stream_t stream;
+    dnnl_memory_t mems[2 * ONEDNN_MAX_ARGS];
+    size_t n_mems;
+    dnnl_exec_arg_t args[ONEDNN_MAX_ARGS + 1];
+    dnnl_memory_t internal[ONEDNN_MAX_ARGS]; /* per arg, when reordered */
+    dnnl_memory_t user[ONEDNN_MAX_ARGS];
+} run_state;
+
+static ember_status new_memory(const onednn_kernel *k, run_state *r, const dnnl_memory_desc_t *md,
+                               void *data, dnnl_memory_t *out)
+{
+    ember_status s = onednn_check(k, dnnl_memory_create(out, md, k->provider->engine, data),
+                                  "a memory object");
+    if (s == EMBER_OK)
+        r->mems[r->n_mems++] = *out;
+    return s;
+}
+
+/* Memory for argument i: the Ember tensor itself, or scratch in the
+ * primitive's layout (filled from the input when it is one). */
+static ember_status bind_arg(const onednn_kernel *k, ember_kernel_context *ctx, run_state *r,
+                             const onednn_arg *a, size_t i, void *data)
+{
+    void *buf = NULL;
+    r->internal[i] = NULL;
+    ember_status s = new_memory(k, r, &a->user_md, data, &r->user[i]);
+    if (s != EMBER_OK || a->reorder == NULL) {
+        r->args[i] = (dnnl_exec_arg_t){a->arg, r->user[i]};
+        return s;
+    }
+    s = k->host->ctx_scratch(ctx, dnnl_memory_desc_get_size(&a->md), &buf);
+    if (s == EMBER_OK)
+        s = new_memory(k, r, &a->md, buf, &r->internal[i]);
+    if (s == EMBER_OK && a->from == ONEDNN_FROM_INPUT) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, r->user[i]}, {DNNL_ARG_TO, r->internal[i]}};
+        s = execute(k, ctx, a->reorder, r->stream, args, 2);
+    }
+    r->args[i] = (dnnl_exec_arg_t){a->arg, r->internal[i]};
+    return s;
+}
+
+static ember_status run_plan(const onednn_kernel *k, ember_kernel_context *ctx,
+                             const onednn_plan *plan, const ember_tensor *const *inputs,
+                             ember_tensor *const *outputs, run_state *r)
+{
+    ember_status s = EMBER_OK;
+    for (size_t i = 0; s == EMBER_OK && i < plan->n_args; i++) {
+        const onednn_arg *a = &plan->args[i];
+        if (a->from == ONEDNN_FROM_CONST) {
+            r->args[i] = (dnnl_exec_arg_t){a->arg, a->constant};
+            continue;
+        }
+        void *data = a->from == ONEDNN_FROM_INPUT ? inputs[a->index]->data
+                                                  : outputs[a->index]->data;
+        s = bind_arg(k, ctx, r, a, i, data);
+    }
+    if (s == EMBER_OK)
+        s = execute(k, ctx, plan->prim, r->stream, r->args, (int)plan->n_args);
+    for (size_t i = 0; s == EMBER_OK && i < plan->n_args; i++) {
+        const onednn_arg *a = &plan->args[i];
+        if (a->from != ONEDNN_FROM_OUTPUT || a->reorder == NULL)
+            continue;
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, r->internal[i]}, {DNNL_ARG_TO, r->user[i]}};
+        s = execute(k, ctx, a->reorder, r->stream, args, 2);
+    }
+    return s;
+}
+
+static ember_status alloc_outputs(const onednn_kernel *k, ember_kernel_context *ctx,
+                                  const onednn_plan *plan, ember_tensor **outputs, bool *empty)
+{
+    *empty = false;
+    for (size_t i = 0; i < plan->n_outputs; i++) {
+        ember_status s = k->host->ctx_output(ctx, i, EMBER_DTYPE_FLOAT32, plan->out_dims[i],
+                                             plan->out_rank[i], &outputs[i]);
+        if (s != EMBER_OK)
+            return s;
+        for (size_t d = 0; d < plan->out_rank[i]; d++)
+            *empty = *empty || plan->out_dims[i][d] == 0;
+    }
+    return EMBER_OK;
+}
+
+ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx)
+{
+    const ember_tensor *inputs[ONEDNN_MAX_IO] = {0};
+    ember_tensor *outputs[ONEDNN_MAX_IO] = {0};
+    onednn_shapes in;
+    onednn_plan probe;
+    const onednn_plan *plan = NULL;
+    bool empty = false;
+    ember_status s = shapes_of_run(k, ctx, inputs, &in);
+    if (s != EMBER_OK)
+        return s;
+    make_key(k, &in, k->host->ctx_thread_count(ctx), &probe);
+    s = find_plan(k, &in, &probe, &plan);
+    if (s == EMBER_OK)
+        s = alloc_outputs(k, ctx, plan, outputs, &empty);
+    if (s != EMBER_OK || empty)
+        return s;
+    run_state r = {0};
+    set_threads(plan_threads(plan));
+    s = onednn_check(k, dnnl_stream_create(&r.stream, k->provider->engine,
+                                           dnnl_stream_default_flags),
+                     "a stream");
+    if (s == EMBER_OK)
+        s = run_plan(k, ctx, plan, inputs, outputs, &r);
+    for (size_t i = 0; i < r.n_mems; i++)
+        dnnl_memory_destroy(r.mems[i]);
+    dnnl_stream_destroy(r.stream);
+    if (s == EMBER_OK && k->finish != NULL)
+        k->finish(k, plan, outputs);
+    return s;
+}
+
+/* ---- sliding windows --------------------------------------------------- */
+
+static ember_status decode_auto_pad(const onednn_kernel *k, const ember_node *node, int *out)
+{
+    static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+    char value[32];
+    ember_status s = onednn_attr_string(k, node, "auto_pad", "NOTSET", value, sizeof value);
+    if (s != EMBER_OK)
+        return s;
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = i;
+            return EMBER_OK;
+        }
+    }
+    return k->host->fail(EMBER_E_INVALID_MODEL, "node '%s' (%s): unknown auto_pad '%s'", k->name,
+                         k->op, value);
+}
+
+ember_status onednn_window_decode(const onednn_kernel *k, const ember_node *node,
+                                  bool has_ceil_mode, onednn_window_attrs *out)
+{
+    int64_t ceil_mode = 0;
+    memset(out, 0, sizeof *out);
+    ember_status s = decode_auto_pad(k, node, &out->auto_pad);
+    if (s == EMBER_OK)
+        s = onednn_attr_ints(k, node, "kernel_shape", out->kernel, ONEDNN_MAX_RANK,
+                             &out->n_kernel);
+    if (s == EMBER_OK)
+        s = onednn_attr_ints(k, node, "strides", out->strides, ONEDNN_MAX_RANK, &out->n_strides);
+    if (s == EMBER_OK)
+        s = onednn_attr_ints(k, node, "dilations", out->dilations, ONEDNN_MAX_RANK,
+                             &out->n_dilations);
+    if (s == EMBER_OK)
+        s = onednn_attr_ints(k, node, "pads", out->pads, 2 * ONEDNN_MAX_RANK, &out->n_pads);
+    if (s == EMBER_OK && has_ceil_mode)
+        s = onednn_attr_int(k, node, "ceil_mode", 0, &ceil_mode);
+    out->ceil_mode = ceil_mode != 0;
+    return s;
+}
+
+/* Output size and pads of spatial dim d, by the ONNX formulas. */
+static bool resolve_dim(const onednn_window_attrs *a, onednn_window *w, size_t d, int64_t in,
+                        int64_t dilation)
+{
+    int64_t s = w->strides[d], span = (w->kernel[d] - 1) * dilation + 1;
+    int64_t pad_l = 0, pad_r = 0;
+    if (a->auto_pad == ONEDNN_PAD_SAME_UPPER || a->auto_pad == ONEDNN_PAD_SAME_LOWER) {
+        w->out[d] = (in + s - 1) / s;
+        int64_t total = (w->out[d] - 1) * s + span - in;
+        total = total > 0 ? total : 0;
+        pad_l = a->auto_pad == ONEDNN_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        pad_r = total - pad_l;
+    } else {
+        if (a->auto_pad == ONEDNN_PAD_NOTSET && a->n_pads > 0) {
+            pad_l = a->pads[d];
+            pad_r = a->pads[w->rank + d];
+        }
+        int64_t room = in + pad_l + pad_r - span;
+        if (room < 0 || s <= 0)
+            return false;
+        w->out[d] = (a->ceil_mode ? (room + s - 1) / s : room / s) + 1;
+        if (a->ceil_mode && (w->out[d] - 1) * s >= in + pad_l)
+            w->out[d]--;
+        /* oneDNN wants the right pad that yields exactly this output. */
+        pad_r = (w->out[d] - 1) * s + span - in - pad_l;
+    }
+    w->pad_l[d] = pad_l;
+    w->pad_r[d] = pad_r;
+    return true;
+}
+
+ember_status onednn_window_resolve(const onednn_kernel *k, const onednn_window_attrs *a,
+                                   const int64_t *x_dims, size_t x_rank, const int64_t *kernel,
+                                   onednn_window *w)
+{
+    size_t rank = x_rank - 2;
+    bool counts_ok = x_rank >= 3 && (a->n_kernel == 0 || a->n_kernel == rank) &&
+                     (a->n_strides == 0 || a->n_strides == rank) &&
+                     (a->n_dilations == 0 || a->n_dilations == rank) &&
+                     (a->n_pads == 0 || a->n_pads == 2 * rank) &&
+                     (kernel != NULL || a->n_kernel == rank);
+    if (!counts_ok)
+        return k->host->fail(EMBER_E_INVALID_MODEL,
+                             "node '%s' (%s): window attributes do not match input rank %zu",
+                             k->name, k->op, x_rank);
+    w->rank = rank;
+    for (size_t d = 0; d < rank; d++) {
+        int64_t dilation = a->n_dilations ? a->dilations[d] : 1;
+        w->kernel[d] = kernel != NULL ? kernel[d] : a->kernel[d];
+        w->strides[d] = a->n_strides ? a->strides[d] : 1;
+        w->dilates[d] = dilation - 1;
+        if (dilation < 1 || w->kernel[d] < 1 || !resolve_dim(a, w, d, x_dims[d + 2], dilation))
+            return k->host->fail(EMBER_E_INVALID_ARGUMENT,
+                                 "node '%s' (%s): the window does not fit spatial dim %zu (size "
+                                 "%lld)",
+                                 k->name, k->op, d, (long long)x_dims[d + 2]);
+    }
+    return EMBER_OK;
+}

@@ -1,0 +1,262 @@
+/*
+ * Private header of the oneDNN provider: the kernel object, the plan (one
+ * oneDNN primitive built for one set of input shapes and one thread count,
+ * with its weights already reordered), the registration table and the
+ * helpers the kernel families share. Nothing here crosses the ABI. The
+ * prefix is onednn_, as dnnl_ belongs to the library itself.
+ */
+#ifndef EMBER_ONEDNN_KERNEL_H
+#define EMBER_ONEDNN_KERNEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ember/ember_provider.h>
+#include <oneapi/dnnl/dnnl.h>
+
+/* Kernels were checked against ONNX 1.23 (opset 28); later opsets may
+ * redefine an op and are left to other providers. */
+#define ONEDNN_OPSET_MAX 28
+#define ONEDNN_MAX_RANK DNNL_MAX_NDIMS
+#define ONEDNN_MAX_IO 8
+#define ONEDNN_MAX_ARGS 10
+/* The shape key: per input a presence flag, the rank and the dims (and,
+ * for inputs in the kernel's value_mask, the scalar's bits), then the
+ * thread count. */
+#define ONEDNN_KEY_MAX (ONEDNN_MAX_IO * (ONEDNN_MAX_RANK + 3) + 1)
+
+typedef struct ember_kernel onednn_kernel;
+
+struct ember_provider {
+    const ember_host_api *host;
+    dnnl_engine_t engine;
+    /* The thread count plans are built for at kernel_create, before the
+     * session's count is known: the intra_op_num_threads option, else one
+     * per online CPU (the session's default). */
+    size_t n_threads;
+};
+
+/* Where a primitive argument's memory comes from at run time. */
+enum { ONEDNN_FROM_INPUT, ONEDNN_FROM_OUTPUT, ONEDNN_FROM_CONST };
+
+/* One argument of a plan's primitive. `user_md` describes the Ember tensor
+ * (dense row-major, possibly read transposed); `md` is the layout the
+ * primitive takes. When they differ `reorder` converts between them
+ * through scratch memory at each run, except for constant inputs, which
+ * were converted once into `constant`. */
+typedef struct onednn_arg {
+    int arg; /* DNNL_ARG_* */
+    int from;
+    size_t index; /* input or output index */
+    dnnl_memory_desc_t user_md;
+    dnnl_memory_desc_t md;
+    dnnl_primitive_t reorder;
+    dnnl_memory_t constant;
+} onednn_arg;
+
+/*
+ * A plan: everything needed to run the node for one key (input shapes and
+ * thread count). Invariants: immutable once built and published (in
+ * k->fixed or on k->cache), so any number of threads may run it at once;
+ * per-run state (memory objects, the stream, the scratchpad) lives on the
+ * stack and in host->ctx_scratch.
+ */
+typedef struct onednn_plan {
+    struct onednn_plan *next;
+    int64_t key[ONEDNN_KEY_MAX];
+    size_t n_key;
+    dnnl_primitive_t prim;
+    size_t scratch_bytes; /* the primitive's scratchpad (user mode) */
+    onednn_arg args[ONEDNN_MAX_ARGS];
+    size_t n_args;
+    size_t n_outputs;
+    size_t out_rank[ONEDNN_MAX_IO];
+    int64_t out_dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
+    float aux; /* a family's own number (LayerNormalization's epsilon) */
+} onednn_plan;
+
+/* Input shapes for building a plan; data[i] is set for constant inputs
+ * (the weights to reorder once) and for the float scalars whose value the
+ * primitive is built for (value_mask), NULL otherwise. */
+typedef struct onednn_shapes {
+    size_t n;
+    bool present[ONEDNN_MAX_IO];
+    size_t rank[ONEDNN_MAX_IO];
+    int64_t dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
+    const void *data[ONEDNN_MAX_IO];
+} onednn_shapes;
+
+/* Builds the plan's primitive, arguments and output shapes for `in`. */
+typedef ember_status (*onednn_build_fn)(const onednn_kernel *k, const onednn_shapes *in,
+                                        onednn_plan *plan);
+/* Optional: runs after the primitive, on the allocated outputs. */
+typedef void (*onednn_finish_fn)(const onednn_kernel *k, const onednn_plan *plan,
+                                 ember_tensor *const *outputs);
+
+/*
+ * A kernel. Invariants: everything but `cache` is written by kernel_create
+ * only; `fixed` is the plan built there when every input shape was static
+ * (NULL otherwise); `cache` holds the plans built at run time, guarded by
+ * `lock`, and only grows.
+ */
+struct ember_kernel {
+    const ember_host_api *host;
+    const ember_provider *provider;
+    char *name;
+    const char *op; /* static storage */
+    int64_t opset;
+    size_t n_inputs, n_outputs;
+    uint32_t const_mask; /* inputs that are constants of the model */
+    /* Float scalar inputs whose values are baked into the primitive (Clip's
+     * bounds): part of the plan key, so new values build a new plan. */
+    uint32_t value_mask;
+    onednn_build_fn build;
+    onednn_finish_fn finish;
+    void *params; /* the family's own struct */
+    onednn_plan *fixed;
+    pthread_mutex_t lock;
+    bool has_lock;
+    onednn_plan *cache;
+};
+
+typedef bool (*onednn_check_fn)(const ember_host_api *host, const ember_node *node);
+/* Decodes attributes into k->params and sets k->build (and k->finish). */
+typedef ember_status (*onednn_create_fn)(onednn_kernel *k, const ember_node *node);
+
+typedef struct onednn_op_entry {
+    const char *op;
+    int64_t min_opset;
+    int64_t max_opset;
+    onednn_check_fn check;
+    onednn_create_fn create;
+} onednn_op_entry;
+
+/* ---- families ---------------------------------------------------------- */
+
+ember_status onednn_create_conv(onednn_kernel *k, const ember_node *node);
+bool onednn_check_conv(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_matmul(onednn_kernel *k, const ember_node *node);
+bool onednn_check_matmul(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_gemm(onednn_kernel *k, const ember_node *node);
+bool onednn_check_gemm(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_pool(onednn_kernel *k, const ember_node *node);
+bool onednn_check_pool(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node);
+bool onednn_check_batchnorm(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node);
+bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node);
+bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_softmax(onednn_kernel *k, const ember_node *node);
+bool onednn_check_softmax(const ember_host_api *host, const ember_node *node);
+
+/* ---- claim checks (onednn_kernel.c) ------------------------------------ */
+
+/* Input `index` is absent or statically float32 with a known rank in
+ * [min_rank, max_rank]. */
+bool onednn_input_f32(const ember_host_api *host, const ember_node *node, size_t index,
+                      int min_rank, int max_rank);
+/* Output `index` is absent from the graph (an optional output left empty
+ * or beyond the node's outputs). */
+bool onednn_output_unused(const ember_host_api *host, const ember_node *node, size_t index);
+/* Attribute values at claim time, with defaults. */
+int64_t onednn_node_int(const ember_host_api *host, const ember_node *node, const char *name,
+                        int64_t dflt);
+float onednn_node_float(const ember_host_api *host, const ember_node *node, const char *name,
+                        float dflt);
+
+/* ---- kernel set-up ----------------------------------------------------- */
+
+ember_status onednn_params(onednn_kernel *k, size_t bytes);
+ember_status onednn_attr_int(const onednn_kernel *k, const ember_node *node, const char *name,
+                             int64_t dflt, int64_t *out);
+ember_status onednn_attr_float(const onednn_kernel *k, const ember_node *node,
+                               const char *name, float dflt, float *out);
+ember_status onednn_attr_ints(const onednn_kernel *k, const ember_node *node, const char *name,
+                              int64_t *out, size_t cap, size_t *n);
+ember_status onednn_attr_string(const onednn_kernel *k, const ember_node *node,
+                                const char *name, const char *dflt, char *out, size_t cap);
+
+/* ---- plans ------------------------------------------------------------- */
+
+/* A dense row-major float32 descriptor of dims[0..rank). */
+ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                             const int64_t *dims, size_t rank);
+/* A float32 descriptor with format `any`, for the primitive to choose. */
+ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims,
+                           size_t rank);
+/* Checks a oneDNN status; fails naming the node and `what` otherwise. */
+ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *what);
+/* A primitive attribute in user scratchpad mode (so that concurrent runs
+ * each bring their own scratchpad), or NULL on failure (reported). */
+ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out);
+/* Creates the primitive descriptor for `op_desc` with `attr`, on the
+ * plan's thread count. */
+ember_status onednn_pd_create(const onednn_kernel *k, const onednn_plan *plan,
+                              const void *op_desc, const_dnnl_primitive_attr_t attr,
+                              dnnl_primitive_desc_t *out);
+/* The layout the primitive descriptor chose for `what` (a dnnl_query_*_md). */
+const dnnl_memory_desc_t *onednn_pd_md(const_dnnl_primitive_desc_t pd, int what, int index);
+/* Adds an input argument: reorders constant data once into the
+ * primitive's layout, or prepares a per-run reorder when layouts differ. */
+ember_status onednn_plan_input(const onednn_kernel *k, const onednn_shapes *in,
+                               onednn_plan *plan, int arg, size_t index,
+                               const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *md);
+/* Adds an output argument (reordered back after the run when needed). */
+ember_status onednn_plan_output(const onednn_kernel *k, onednn_plan *plan, int arg,
+                                size_t index, const dnnl_memory_desc_t *user_md,
+                                const dnnl_memory_desc_t *md);
+/* Sets output `index`'s shape. */
+void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, size_t rank);
+/* Creates the primitive from `pd` (which it then destroys) and records the
+ * scratchpad size. */
+ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
+                                   dnnl_primitive_desc_t pd);
+void onednn_plan_destroy(onednn_plan *plan);
+
+/* ---- kernel lifecycle (onednn_kernel.c) -------------------------------- */
+
+/* Sets the input and output counts and the constant mask (before the
+ * family's create, which may narrow n_outputs). */
+void onednn_kernel_counts(onednn_kernel *k, const ember_node *node);
+/* Builds k->fixed when every input shape is static. */
+ember_status onednn_kernel_prepare(onednn_kernel *k, const ember_node *node);
+/* Claim-time check: whether oneDNN builds a plan for the node's static
+ * shapes (true when they are not static: the run decides). */
+bool onednn_kernel_trial(onednn_kernel *k, const ember_node *node);
+ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx);
+void onednn_kernel_release(onednn_kernel *k);
+
+/* ---- sliding windows --------------------------------------------------- */
+
+enum { ONEDNN_PAD_NOTSET, ONEDNN_PAD_SAME_UPPER, ONEDNN_PAD_SAME_LOWER, ONEDNN_PAD_VALID };
+
+typedef struct onednn_window_attrs {
+    int auto_pad;
+    bool ceil_mode;
+    size_t n_kernel, n_strides, n_dilations, n_pads;
+    int64_t kernel[ONEDNN_MAX_RANK];
+    int64_t strides[ONEDNN_MAX_RANK];
+    int64_t dilations[ONEDNN_MAX_RANK];
+    int64_t pads[2 * ONEDNN_MAX_RANK];
+} onednn_window_attrs;
+
+/* The window for one input shape, in oneDNN's terms (dilation - 1). */
+typedef struct onednn_window {
+    size_t rank;
+    dnnl_dims_t kernel, strides, dilates, pad_l, pad_r;
+    int64_t out[ONEDNN_MAX_RANK];
+} onednn_window;
+
+ember_status onednn_window_decode(const onednn_kernel *k, const ember_node *node,
+                                  bool has_ceil_mode, onednn_window_attrs *out);
+/* Resolves the window for x dims [N, C, spatial...]; `kernel` is the
+ * spatial kernel shape when it comes from the weights, else NULL. */
+ember_status onednn_window_resolve(const onednn_kernel *k, const onednn_window_attrs *a,
+                                   const int64_t *x_dims, size_t x_rank, const int64_t *kernel,
+                                   onednn_window *w);
+
+#endif /* EMBER_ONEDNN_KERNEL_H */
