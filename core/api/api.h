@@ -49,6 +49,8 @@ struct ember_session {
     ember_node_placement *placement;  /* g->n_nodes entries, execution order */
 };
 
+/* exec_tensor must stay the only member: sequence items (exec_tensors) are
+ * handed out as borrowed ember_values. */
 struct ember_value {
     exec_tensor tensor;
 };

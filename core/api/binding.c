@@ -135,7 +135,7 @@ static ember_status run_bound(ember_session *s, ember_io_binding *b, exec_feed *
                               exec_fetch *fetches)
 {
     for (size_t i = 0; i < b->n_inputs; i++)
-        feeds[i] = (exec_feed){b->inputs[i].value, &b->inputs[i].source->tensor.view};
+        feeds[i] = (exec_feed){b->inputs[i].value, &b->inputs[i].source->tensor};
     for (size_t i = 0; i < b->n_outputs; i++) {
         bound_output *o = &b->outputs[i];
         fetches[i].value = o->value;

@@ -74,6 +74,13 @@ static const ember_host_api host_table = {
     .ctx_parallel_for = exec_ctx_parallel_for,
     .ctx_thread_count = exec_ctx_thread_count,
     .tensor_set_string = exec_tensor_set_string,
+    .ctx_input_kind = exec_ctx_input_kind,
+    .ctx_sequence_length = exec_ctx_sequence_length,
+    .ctx_sequence_item = exec_ctx_sequence_item,
+    .ctx_sequence_dtype = exec_ctx_sequence_dtype,
+    .ctx_output_sequence = exec_ctx_output_sequence,
+    .ctx_output_item = exec_ctx_output_item,
+    .ctx_output_none = exec_ctx_output_none,
 };
 
 const ember_host_api *api_host_table(void)

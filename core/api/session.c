@@ -330,7 +330,7 @@ static ember_status make_feeds(const ember_session *s, const char *const *names,
             return ember_fail(EMBER_E_INVALID_ARGUMENT, "input %zu ('%s') is NULL", i,
                               names[i] ? names[i] : "(null)");
         EMBER_TRY(api_session_input(s, names[i], &feeds[i].value));
-        feeds[i].tensor = &inputs[i]->tensor.view;
+        feeds[i].tensor = &inputs[i]->tensor;
     }
     return EMBER_OK;
 }

@@ -127,14 +127,15 @@ EMBER_API const int64_t *ember_value_get_dims(const ember_value *v)
 EMBER_API size_t ember_value_get_element_count(const ember_value *v)
 {
     size_t n = 0;
-    if (v && !util_element_count(v->tensor.view.dims, v->tensor.view.rank, &n))
+    if (!v || v->tensor.kind != EMBER_VALUE_TENSOR ||
+        !util_element_count(v->tensor.view.dims, v->tensor.view.rank, &n))
         n = 0;
     return n;
 }
 
 EMBER_API size_t ember_value_get_byte_size(const ember_value *v)
 {
-    return v ? exec_tensor_bytes(&v->tensor.view) : 0;
+    return v && v->tensor.kind == EMBER_VALUE_TENSOR ? exec_tensor_bytes(&v->tensor.view) : 0;
 }
 
 EMBER_API ember_device ember_value_get_device(const ember_value *v)
@@ -154,6 +155,62 @@ EMBER_API ember_status ember_value_copy(ember_value *dst, const ember_value *src
 {
     if (!dst || !src)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_copy: NULL argument");
+    if (dst->tensor.kind != EMBER_VALUE_TENSOR || src->tensor.kind != EMBER_VALUE_TENSOR)
+        return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_copy copies tensors only");
     return exec_tensor_copy(&dst->tensor.view, dst->tensor.owner, &src->tensor.view,
                             src->tensor.owner);
+}
+
+/* ---- sequences and optionals ------------------------------------------------- */
+
+EMBER_API ember_status ember_value_create_sequence(ember_dtype dtype,
+                                                   const ember_value *const *items,
+                                                   size_t n_items, ember_value **out)
+{
+    if (!out || (n_items && !items))
+        return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_create_sequence: NULL argument");
+    for (size_t i = 0; i < n_items; i++)
+        if (!items[i] || items[i]->tensor.kind != EMBER_VALUE_TENSOR ||
+            items[i]->tensor.view.dtype != (uint32_t)dtype)
+            return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                              "sequence item %zu is not a tensor of %s", i,
+                              ember_dtype_name(dtype));
+    exec_tensor t;
+    EMBER_TRY(exec_tensor_make_sequence(&t, (uint32_t)dtype, n_items));
+    ember_status status = EMBER_OK;
+    for (size_t i = 0; i < n_items && status == EMBER_OK; i++)
+        status = exec_tensor_dup(&t.items[i], &items[i]->tensor);
+    if (status == EMBER_OK)
+        status = api_value_take(&t, out);
+    if (status != EMBER_OK)
+        exec_tensor_release(&t);
+    return status;
+}
+
+EMBER_API ember_status ember_value_create_none(ember_value **out)
+{
+    if (!out)
+        return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_create_none: NULL out");
+    exec_tensor t;
+    exec_tensor_make_none(&t);
+    return api_value_take(&t, out);
+}
+
+EMBER_API ember_value_kind ember_value_get_kind(const ember_value *v)
+{
+    return v ? (ember_value_kind)v->tensor.kind : EMBER_VALUE_ABSENT;
+}
+
+EMBER_API size_t ember_value_get_sequence_length(const ember_value *v)
+{
+    return v && v->tensor.kind == EMBER_VALUE_SEQUENCE ? v->tensor.n_items : 0;
+}
+
+/* A sequence item is an exec_tensor, the only member of ember_value, so a
+ * pointer to it is a pointer to an ember_value (C11 6.7.2.1p15). */
+EMBER_API const ember_value *ember_value_get_sequence_item(const ember_value *v, size_t index)
+{
+    if (!v || v->tensor.kind != EMBER_VALUE_SEQUENCE || index >= v->tensor.n_items)
+        return NULL;
+    return (const ember_value *)&v->tensor.items[index];
 }

@@ -66,16 +66,16 @@ static const exec_sub *find_sub(const exec_step *step, const char *attr)
 
 /* The tensor of captured value `name`: among the values the control step
  * reads beyond its inputs, in this run or an enclosing one. */
-static const ember_tensor *find_captured(const exec_run_state *run, const exec_step *step,
-                                         const char *name)
+static const exec_tensor *find_captured(const exec_run_state *run, const exec_step *step,
+                                        const char *name)
 {
     while (run) {
         const partition_step *plan = step->plan;
         for (size_t i = step->node->n_inputs; i < plan->n_inputs; i++) {
             int slot = plan->inputs[i];
             const graph_value *v = &run->prog->g->values[run->prog->plan->slots[slot].value];
-            if (strcmp(v->name, name) == 0 && run->slots[slot].dims)
-                return &run->slots[slot].view;
+            if (strcmp(v->name, name) == 0 && exec_tensor_is_present(&run->slots[slot]))
+                return &run->slots[slot];
         }
         if (!run->outer)
             return NULL;
@@ -119,7 +119,7 @@ static void call_close(sub_call *c)
     util_free(c->fetches);
 }
 
-static ember_status call_run(sub_call *c, const ember_tensor *const *inputs, size_t n_inputs)
+static ember_status call_run(sub_call *c, const exec_tensor *const *inputs, size_t n_inputs)
 {
     const graph *g = c->sub->g;
     if (n_inputs != g->n_inputs)
@@ -134,7 +134,7 @@ static ember_status call_run(sub_call *c, const ember_tensor *const *inputs, siz
     for (size_t i = 0; i < g->n_values; i++) {
         if (!g->values[i].is_outer_scope)
             continue;
-        const ember_tensor *t = find_captured(c->run, c->step, g->values[i].name);
+        const exec_tensor *t = find_captured(c->run, c->step, g->values[i].name);
         if (!t)
             return ember_fail(EMBER_E_INTERNAL, "captured value '%s' is not available",
                               g->values[i].name);
@@ -153,13 +153,21 @@ static ember_status call_run(sub_call *c, const ember_tensor *const *inputs, siz
 
 /* ---- helpers on host tensors ---------------------------------------------------------- */
 
-static const ember_tensor *step_input(const exec_run_state *run, const exec_step *step,
-                                      size_t index)
+static const exec_tensor *step_input(const exec_run_state *run, const exec_step *step,
+                                     size_t index)
 {
     if (index >= step->node->n_inputs || step->plan->inputs[index] < 0)
         return NULL;
     const exec_tensor *t = &run->slots[step->plan->inputs[index]];
-    return t->dims ? &t->view : NULL;
+    return exec_tensor_is_present(t) ? t : NULL;
+}
+
+/* Input `index` when it is a tensor, else NULL. */
+static const ember_tensor *step_tensor(const exec_run_state *run, const exec_step *step,
+                                       size_t index)
+{
+    const exec_tensor *t = step_input(run, step, index);
+    return t && t->kind == EMBER_VALUE_TENSOR ? &t->view : NULL;
 }
 
 /* Moves an owned result into output `index` of the step (copying borrowed
@@ -173,15 +181,12 @@ static ember_status emit(exec_run_state *run, const exec_step *step, size_t inde
         return EMBER_OK;
     }
     exec_tensor *dst = &run->slots[slot];
-    if (src->is_owned) {
+    if (src->is_owned || src->kind == EMBER_VALUE_NONE) {
         *dst = *src;
         memset(src, 0, sizeof *src);
         return EMBER_OK;
     }
-    ember_status status =
-        exec_tensor_alloc(dst, NULL, host, src->view.dtype, src->view.dims, src->view.rank);
-    if (status == EMBER_OK)
-        status = exec_tensor_copy(&dst->view, NULL, &src->view, NULL);
+    ember_status status = exec_tensor_dup(dst, src);
     exec_tensor_release(src);
     return status;
 }
@@ -189,21 +194,19 @@ static ember_status emit(exec_run_state *run, const exec_step *step, size_t inde
 /* Takes over `src` (owned), or makes an owned copy of borrowed data. */
 static ember_status take(exec_tensor *dst, exec_tensor *src)
 {
-    if (src->is_owned) {
+    if (src->is_owned || src->kind == EMBER_VALUE_NONE) {
         *dst = *src;
         memset(src, 0, sizeof *src);
         return EMBER_OK;
     }
-    EMBER_TRY(exec_tensor_alloc(dst, NULL, host, src->view.dtype, src->view.dims,
-                                src->view.rank));
-    return exec_tensor_copy(&dst->view, NULL, &src->view, NULL);
+    return exec_tensor_dup(dst, src);
 }
 
 static ember_status emit_copy(exec_run_state *run, const exec_step *step, size_t index,
-                              const ember_tensor *src)
+                              const exec_tensor *src)
 {
     exec_tensor t;
-    EMBER_TRY(exec_tensor_borrow(&t, src));
+    EMBER_TRY(exec_tensor_dup(&t, src));
     return emit(run, step, index, &t);
 }
 
@@ -292,7 +295,7 @@ static ember_status slice(exec_tensor *out, const ember_tensor *src, size_t axis
 
 static ember_status run_if(exec_run_state *run, const exec_step *step)
 {
-    const ember_tensor *cond_t = step_input(run, step, 0);
+    const ember_tensor *cond_t = step_tensor(run, step, 0);
     bool cond;
     if (!cond_t)
         return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (If) has no condition",
@@ -380,7 +383,7 @@ static ember_status loop_carry(loop_state *s, exec_fetch *results, size_t first)
 }
 
 static ember_status loop_outputs(exec_run_state *run, const exec_step *step, loop_state *s,
-                                 const ember_tensor *const *initial, const exec_sub *body)
+                                 const exec_tensor *const *initial, const exec_sub *body)
 {
     for (size_t i = 0; i < s->n_carried; i++) {
         if (s->n_iterations)
@@ -399,20 +402,23 @@ static ember_status loop_outputs(exec_run_state *run, const exec_step *step, loo
     return EMBER_OK;
 }
 
-static ember_status loop_iterate(sub_call *c, loop_state *s, const ember_tensor *const *initial,
+static ember_status loop_iterate(sub_call *c, loop_state *s, const exec_tensor *const *initial,
                                  int64_t trip_limit, bool cond)
 {
     int64_t iteration = 0;
     uint8_t cond_byte = cond;
     int64_t scalar_dims[1] = {0};
-    ember_tensor iter_t = {&iteration, scalar_dims, 0, EMBER_DTYPE_INT64, 0, 0};
-    ember_tensor cond_t = {&cond_byte, scalar_dims, 0, EMBER_DTYPE_BOOL, 0, 0};
-    const ember_tensor *inputs[2 + s->n_carried];
+    /* Borrowed scalars: never released, so their dims may be a local array. */
+    exec_tensor iter_t = {.view = {&iteration, scalar_dims, 0, EMBER_DTYPE_INT64, 0, 0},
+                          .kind = EMBER_VALUE_TENSOR};
+    exec_tensor cond_t = {.view = {&cond_byte, scalar_dims, 0, EMBER_DTYPE_BOOL, 0, 0},
+                          .kind = EMBER_VALUE_TENSOR};
+    const exec_tensor *inputs[2 + s->n_carried];
     while ((trip_limit < 0 || iteration < trip_limit) && cond_byte) {
         inputs[0] = &iter_t;
         inputs[1] = &cond_t;
         for (size_t i = 0; i < s->n_carried; i++)
-            inputs[2 + i] = iteration ? &s->carried[i].view : initial[i];
+            inputs[2 + i] = iteration ? &s->carried[i] : initial[i];
         EMBER_TRY(call_run(c, inputs, 2 + s->n_carried));
         bool next;
         EMBER_TRY(read_scalar_bool(c->step, &c->fetches[0].result.view, &next));
@@ -427,7 +433,7 @@ static ember_status loop_iterate(sub_call *c, loop_state *s, const ember_tensor 
 static ember_status loop_bounds(exec_run_state *run, const exec_step *step, int64_t *limit,
                                 bool *cond)
 {
-    const ember_tensor *m = step_input(run, step, 0), *c = step_input(run, step, 1);
+    const ember_tensor *m = step_tensor(run, step, 0), *c = step_tensor(run, step, 1);
     *limit = -1;
     *cond = true;
     if (m && (m->dtype != EMBER_DTYPE_INT64 || exec_tensor_bytes(m) != 8))
@@ -453,7 +459,7 @@ static ember_status run_loop(exec_run_state *run, const exec_step *step)
     int64_t limit;
     bool cond;
     EMBER_TRY(loop_bounds(run, step, &limit, &cond));
-    const ember_tensor *initial[n_carried + 1];
+    const exec_tensor *initial[n_carried + 1];
     for (size_t i = 0; i < n_carried; i++)
         if (!(initial[i] = step_input(run, step, 2 + i)))
             return ember_fail(EMBER_E_NOT_IMPLEMENTED,
@@ -519,7 +525,7 @@ static ember_status scan_length(exec_run_state *run, const exec_step *step, scan
                                 size_t *length)
 {
     for (size_t i = 0; i < a->n_in; i++) {
-        const ember_tensor *t = step_input(run, step, a->n_state + i);
+        const ember_tensor *t = step_tensor(run, step, a->n_state + i);
         int64_t axis = a->in_axes[i];
         if (!t || axis < -(int64_t)t->rank || axis >= (int64_t)t->rank)
             return ember_fail(EMBER_E_INVALID_ARGUMENT,
@@ -538,21 +544,21 @@ static ember_status scan_length(exec_run_state *run, const exec_step *step, scan
 }
 
 static ember_status scan_iterate(sub_call *c, loop_state *s, const scan_attrs *a,
-                                 size_t length, const ember_tensor *const *initial)
+                                 size_t length, const exec_tensor *const *initial)
 {
-    const ember_tensor *inputs[a->n_state + a->n_in + 1];
+    const exec_tensor *inputs[a->n_state + a->n_in + 1];
     exec_tensor slices[a->n_in + 1];
     memset(slices, 0, sizeof slices);
     ember_status status = EMBER_OK;
     for (size_t t = 0; t < length && status == EMBER_OK; t++) {
         for (size_t i = 0; i < a->n_state; i++)
-            inputs[i] = t ? &s->carried[i].view : initial[i];
+            inputs[i] = t ? &s->carried[i] : initial[i];
         for (size_t i = 0; i < a->n_in && status == EMBER_OK; i++) {
-            const ember_tensor *src = step_input(c->run, c->step, a->n_state + i);
+            const ember_tensor *src = step_tensor(c->run, c->step, a->n_state + i);
             exec_tensor_release(&slices[i]);
             status = slice(&slices[i], src, (size_t)a->in_axes[i],
                            a->in_dirs[i] ? length - 1 - t : t);
-            inputs[a->n_state + i] = &slices[i].view;
+            inputs[a->n_state + i] = &slices[i];
         }
         if (status == EMBER_OK)
             status = call_run(c, inputs, a->n_state + a->n_in);
@@ -567,7 +573,7 @@ static ember_status scan_iterate(sub_call *c, loop_state *s, const scan_attrs *a
 }
 
 static ember_status scan_outputs(exec_run_state *run, const exec_step *step, loop_state *s,
-                                 const scan_attrs *a, const ember_tensor *const *initial,
+                                 const scan_attrs *a, const exec_tensor *const *initial,
                                  const exec_sub *body)
 {
     for (size_t i = 0; i < a->n_state; i++) {
@@ -603,7 +609,7 @@ static ember_status run_scan(exec_run_state *run, const exec_step *step)
                           step->node->name);
     EMBER_TRY(scan_read_attrs(step, body, &a));
     EMBER_TRY(scan_length(run, step, &a, &length));
-    const ember_tensor *initial[a.n_state + 1];
+    const exec_tensor *initial[a.n_state + 1];
     for (size_t i = 0; i < a.n_state; i++)
         if (!(initial[i] = step_input(run, step, i)))
             return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (Scan): state %zu is absent",

@@ -18,17 +18,25 @@
 
 /* ---- tensors ---------------------------------------------------------------- */
 
-/* A tensor plus the facts needed to release it. `view.dims` points at
- * `dims`. When `is_owned`, the memory at `base` belongs to this tensor:
- * host memory (owner NULL) from util_malloc, or device memory from
- * `owner` (retained). Otherwise `view.data` is borrowed. String tensors
- * own each element's bytes when owned. */
+/* A value: a tensor, a sequence of tensors, or an empty optional, plus the
+ * facts needed to release it. A zeroed exec_tensor is an empty slot (kind
+ * EMBER_VALUE_ABSENT).
+ *  - Tensor: `view.dims` points at `dims`. When `is_owned`, the memory at
+ *    `base` belongs to it: host memory (owner NULL) from util_malloc, or
+ *    device memory from `owner` (retained); otherwise `view.data` is
+ *    borrowed. Owned string tensors own each element's bytes.
+ *  - Sequence (host only): `items[0..n_items)`, owned with their array when
+ *    `is_owned`; `view.dtype` is the element type, even when empty.
+ *  - None: nothing else is set. */
 typedef struct exec_tensor {
     ember_tensor view;
     int64_t *dims;
     void *base;
     provider_instance *owner;
     bool is_owned;
+    uint32_t kind;                /* an ember_value_kind value */
+    size_t n_items;
+    struct exec_tensor *items;
 } exec_tensor;
 
 /* Allocates an owned tensor on `device`; `owner` must be the provider of
@@ -38,6 +46,18 @@ ember_status exec_tensor_alloc(exec_tensor *t, provider_instance *owner, ember_d
                                uint32_t dtype, const int64_t *dims, size_t rank);
 /* Makes `t` a borrowed view of `src` (dims copied). */
 ember_status exec_tensor_borrow(exec_tensor *t, const ember_tensor *src);
+/* Makes `t` a borrowed view of any kind of value. */
+ember_status exec_tensor_alias(exec_tensor *t, const exec_tensor *src);
+/* Makes `t` an owned host copy of any kind of value (src on the host). */
+ember_status exec_tensor_dup(exec_tensor *t, const exec_tensor *src);
+/* Makes `t` an owned host sequence of n_items empty items of `dtype`. */
+ember_status exec_tensor_make_sequence(exec_tensor *t, uint32_t dtype, size_t n_items);
+/* Makes `t` an empty optional. */
+void exec_tensor_make_none(exec_tensor *t);
+static inline bool exec_tensor_is_present(const exec_tensor *t)
+{
+    return t->kind != EMBER_VALUE_ABSENT;
+}
 /* Releases owned memory and dims; leaves *t zeroed. */
 void exec_tensor_release(exec_tensor *t);
 size_t exec_tensor_bytes(const ember_tensor *t);
@@ -70,10 +90,10 @@ ember_status exec_prepare(const graph *g, const partition_plan *plan,
                           exec_pool *pool, exec_program **out);
 void exec_destroy(exec_program *prog);
 
-/* A graph input for one run: a borrowed tensor on any device. */
+/* A graph input for one run: a borrowed value (a tensor on any device). */
 typedef struct exec_feed {
     int value;            /* graph value index of a graph input */
-    const ember_tensor *tensor;
+    const exec_tensor *tensor;
 } exec_feed;
 
 /* A graph output for one run. Before the run: value, device wanted, and
@@ -104,6 +124,16 @@ ember_status exec_ctx_scratch(ember_kernel_context *ctx, size_t bytes, void **ou
 void exec_ctx_parallel_for(ember_kernel_context *ctx, size_t n, ember_parallel_fn fn,
                            void *arg);
 size_t exec_ctx_thread_count(const ember_kernel_context *ctx);
+uint32_t exec_ctx_input_kind(const ember_kernel_context *ctx, size_t index);
+size_t exec_ctx_sequence_length(const ember_kernel_context *ctx, size_t index);
+const ember_tensor *exec_ctx_sequence_item(const ember_kernel_context *ctx, size_t index,
+                                           size_t item);
+uint32_t exec_ctx_sequence_dtype(const ember_kernel_context *ctx, size_t index);
+ember_status exec_ctx_output_sequence(ember_kernel_context *ctx, size_t index, uint32_t dtype,
+                                      size_t n_items);
+ember_status exec_ctx_output_item(ember_kernel_context *ctx, size_t index, size_t item,
+                                  const int64_t *dims, size_t rank, ember_tensor **out);
+ember_status exec_ctx_output_none(ember_kernel_context *ctx, size_t index);
 ember_status exec_tensor_set_string(ember_tensor *tensor, size_t index, const char *data,
                                     size_t size);
 

@@ -11,7 +11,7 @@
 
 static bool is_present(const exec_tensor *t)
 {
-    return t->dims != NULL;
+    return exec_tensor_is_present(t);
 }
 
 static ember_device device_of(const ember_tensor *t)
@@ -37,8 +37,11 @@ static ember_status check_dims(const graph_value *v, const ember_tensor *t)
     return EMBER_OK;
 }
 
-static ember_status check_feed(const graph_value *v, const ember_tensor *t)
+static ember_status check_feed(const graph_value *v, const exec_tensor *value)
 {
+    const ember_tensor *t = &value->view;
+    if (value->kind != EMBER_VALUE_TENSOR)
+        return EMBER_OK; /* sequences and optionals carry no static tensor type here */
     if (v->type.dtype && t->dtype != v->type.dtype)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "input '%s': got %s, the model expects %s",
                           v->name, ember_dtype_onnx_name((ember_dtype)t->dtype),
@@ -57,7 +60,7 @@ static ember_status feed_one(exec_run_state *run, const exec_feed *feed)
     if (is_present(slot))
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "input '%s' is fed twice", v->name);
     EMBER_TRY(check_feed(v, feed->tensor));
-    return exec_tensor_borrow(slot, feed->tensor);
+    return exec_tensor_alias(slot, feed->tensor);
 }
 
 static ember_status feed_defaults(exec_run_state *run)
@@ -103,6 +106,13 @@ static ember_status run_copy(exec_run_state *run, const exec_step *step)
     const ember_tensor *src = &run->slots[src_slot].view;
     ember_device to = prog->plan->slots[dst_slot].device;
     exec_tensor *dst = &run->slots[dst_slot];
+    if (run->slots[src_slot].kind != EMBER_VALUE_TENSOR) {
+        if (to.type != EMBER_DEVICE_CPU)
+            return ember_fail(EMBER_E_NOT_IMPLEMENTED,
+                              "'%s' is a sequence or optional, which live on the host only",
+                              prog->g->values[prog->plan->slots[src_slot].value].name);
+        return exec_tensor_alias(dst, &run->slots[src_slot]);
+    }
     if (partition_same_device(device_of(src), to))
         return exec_tensor_borrow(dst, src); /* already there: alias */
     provider_instance *dst_p = exec_provider_for_device(prog, to);
@@ -131,10 +141,15 @@ static void release_scratch(ember_kernel_context *ctx)
 static ember_status check_outputs(const ember_kernel_context *ctx)
 {
     const partition_step *plan = ctx->step->plan;
-    for (size_t i = 0; i < plan->n_outputs; i++)
-        if (plan->outputs[i] >= 0 && !is_present(&ctx->run->slots[plan->outputs[i]]))
+    for (size_t i = 0; i < plan->n_outputs; i++) {
+        const exec_tensor *t = plan->outputs[i] >= 0 ? &ctx->run->slots[plan->outputs[i]] : NULL;
+        bool is_complete = !t || is_present(t);
+        for (size_t j = 0; t && t->kind == EMBER_VALUE_SEQUENCE && j < t->n_items; j++)
+            is_complete = is_complete && is_present(&t->items[j]);
+        if (!is_complete)
             return ember_fail(EMBER_E_INTERNAL, "node '%s' (%s) did not produce output %zu",
                               ctx->step->node->name, ctx->step->node->op_type, i);
+    }
     return EMBER_OK;
 }
 
@@ -196,6 +211,18 @@ static ember_status fetch_one(exec_run_state *run, exec_fetch *fetch)
     exec_tensor *slot = &run->slots[fetch->value];
     if (!is_present(slot))
         return ember_fail(EMBER_E_INTERNAL, "output '%s' was not produced", v->name);
+    if (slot->kind != EMBER_VALUE_TENSOR) {
+        if (fetch->into)
+            return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                              "output '%s' is a sequence or optional; it cannot be bound to "
+                              "a tensor buffer",
+                              v->name);
+        if (!slot->is_owned)
+            return exec_tensor_dup(&fetch->result, slot);
+        fetch->result = *slot; /* hand it over */
+        memset(slot, 0, sizeof *slot);
+        return exec_tensor_alias(slot, &fetch->result);
+    }
     provider_instance *src_p = exec_provider_for_device(prog, device_of(&slot->view));
     if (fetch->into) {
         EMBER_TRY(check_into(v, fetch->into, &slot->view));
@@ -274,7 +301,7 @@ const ember_tensor *exec_ctx_input(const ember_kernel_context *ctx, size_t index
     if (index >= ctx->step->plan->n_inputs || ctx->step->plan->inputs[index] < 0)
         return NULL;
     const exec_tensor *t = &ctx->run->slots[ctx->step->plan->inputs[index]];
-    return is_present(t) ? &t->view : NULL;
+    return t->kind == EMBER_VALUE_TENSOR ? &t->view : NULL;
 }
 
 size_t exec_ctx_output_count(const ember_kernel_context *ctx)
@@ -344,4 +371,88 @@ void exec_ctx_parallel_for(ember_kernel_context *ctx, size_t n, ember_parallel_f
 size_t exec_ctx_thread_count(const ember_kernel_context *ctx)
 {
     return exec_pool_size(ctx->run->prog->pool);
+}
+
+/* ---- sequences and optionals in the kernel context ------------------------------ */
+
+static const exec_tensor *input_value(const ember_kernel_context *ctx, size_t index)
+{
+    if (index >= ctx->step->plan->n_inputs || ctx->step->plan->inputs[index] < 0)
+        return NULL;
+    return &ctx->run->slots[ctx->step->plan->inputs[index]];
+}
+
+uint32_t exec_ctx_input_kind(const ember_kernel_context *ctx, size_t index)
+{
+    const exec_tensor *t = input_value(ctx, index);
+    return t ? t->kind : EMBER_VALUE_ABSENT;
+}
+
+size_t exec_ctx_sequence_length(const ember_kernel_context *ctx, size_t index)
+{
+    const exec_tensor *t = input_value(ctx, index);
+    return t && t->kind == EMBER_VALUE_SEQUENCE ? t->n_items : 0;
+}
+
+const ember_tensor *exec_ctx_sequence_item(const ember_kernel_context *ctx, size_t index,
+                                           size_t item)
+{
+    const exec_tensor *t = input_value(ctx, index);
+    if (!t || t->kind != EMBER_VALUE_SEQUENCE || item >= t->n_items)
+        return NULL;
+    return &t->items[item].view;
+}
+
+uint32_t exec_ctx_sequence_dtype(const ember_kernel_context *ctx, size_t index)
+{
+    const exec_tensor *t = input_value(ctx, index);
+    return t && t->kind == EMBER_VALUE_SEQUENCE ? t->view.dtype : EMBER_DTYPE_UNDEFINED;
+}
+
+/* The empty output `index` of the running step, ready to be set. */
+static ember_status empty_output(ember_kernel_context *ctx, size_t index, exec_tensor **out)
+{
+    const graph_node *node = ctx->step->node;
+    if (index >= ctx->step->plan->n_outputs)
+        return ember_fail(EMBER_E_INTERNAL, "node '%s' (%s): output %zu does not exist",
+                          node->name, node->op_type, index);
+    EMBER_TRY(output_target(ctx, index, out));
+    if (is_present(*out))
+        return ember_fail(EMBER_E_INTERNAL, "node '%s' (%s): output %zu allocated twice",
+                          node->name, node->op_type, index);
+    return EMBER_OK;
+}
+
+ember_status exec_ctx_output_sequence(ember_kernel_context *ctx, size_t index, uint32_t dtype,
+                                      size_t n_items)
+{
+    exec_tensor *t;
+    EMBER_TRY(empty_output(ctx, index, &t));
+    return exec_tensor_make_sequence(t, dtype, n_items);
+}
+
+ember_status exec_ctx_output_item(ember_kernel_context *ctx, size_t index, size_t item,
+                                  const int64_t *dims, size_t rank, ember_tensor **out)
+{
+    const graph_node *node = ctx->step->node;
+    exec_tensor *t = NULL;
+    if (index < ctx->step->plan->n_outputs)
+        EMBER_TRY(output_target(ctx, index, &t));
+    if (!t || t->kind != EMBER_VALUE_SEQUENCE || item >= t->n_items ||
+        is_present(&t->items[item]))
+        return ember_fail(EMBER_E_INTERNAL,
+                          "node '%s' (%s): output %zu item %zu is not an empty sequence item",
+                          node->name, node->op_type, index, item);
+    ember_device host = {EMBER_DEVICE_CPU, 0};
+    EMBER_TRY(exec_tensor_alloc(&t->items[item], NULL, host, t->view.dtype, dims, rank));
+    *out = &t->items[item].view;
+    return EMBER_OK;
+}
+
+ember_status exec_ctx_output_none(ember_kernel_context *ctx, size_t index)
+{
+    exec_tensor *t;
+    EMBER_TRY(empty_output(ctx, index, &t));
+    exec_tensor_make_none(t);
+    return EMBER_OK;
 }

@@ -41,6 +41,7 @@ static ember_status set_shape(exec_tensor *t, uint32_t dtype, const int64_t *dim
     t->view.dtype = dtype;
     t->view.device_type = device.type;
     t->view.device_id = device.id;
+    t->kind = EMBER_VALUE_TENSOR;
     return EMBER_OK;
 }
 
@@ -110,7 +111,11 @@ static void free_strings(exec_tensor *t)
 
 void exec_tensor_release(exec_tensor *t)
 {
-    if (t->is_owned && t->owner) {
+    if (t->kind == EMBER_VALUE_SEQUENCE && t->is_owned) {
+        for (size_t i = 0; i < t->n_items; i++)
+            exec_tensor_release(&t->items[i]);
+        util_free(t->items);
+    } else if (t->is_owned && t->owner) {
         provider_free(t->owner, t->view.device_id, t->base);
         provider_instance_release(t->owner);
     } else if (t->is_owned) {
@@ -191,5 +196,70 @@ ember_status exec_tensor_set_string(ember_tensor *t, size_t index, const char *d
     ember_string *elements = t->data;
     util_free((void *)elements[index].data);
     elements[index] = (ember_string){bytes, size};
+    return EMBER_OK;
+}
+
+/* ---- values of every kind ------------------------------------------------ */
+
+ember_status exec_tensor_alias(exec_tensor *t, const exec_tensor *src)
+{
+    if (src->kind == EMBER_VALUE_TENSOR)
+        return exec_tensor_borrow(t, &src->view);
+    memset(t, 0, sizeof *t);
+    t->kind = src->kind;
+    t->view.dtype = src->view.dtype;
+    t->n_items = src->n_items;
+    t->items = src->items;
+    return EMBER_OK;
+}
+
+void exec_tensor_make_none(exec_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    t->kind = EMBER_VALUE_NONE;
+}
+
+ember_status exec_tensor_make_sequence(exec_tensor *t, uint32_t dtype, size_t n_items)
+{
+    memset(t, 0, sizeof *t);
+    t->items = util_calloc(n_items + 1, sizeof *t->items);
+    if (!t->items)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory for a sequence of %zu", n_items);
+    t->kind = EMBER_VALUE_SEQUENCE;
+    t->view.dtype = dtype;
+    t->n_items = n_items;
+    t->is_owned = true;
+    return EMBER_OK;
+}
+
+static ember_status dup_tensor(exec_tensor *t, const ember_tensor *src)
+{
+    ember_device host = {EMBER_DEVICE_CPU, 0};
+    if (src->device_type != EMBER_DEVICE_CPU)
+        return ember_fail(EMBER_E_NOT_IMPLEMENTED, "copying a device tensor into a host value");
+    EMBER_TRY(exec_tensor_alloc(t, NULL, host, src->dtype, src->dims, src->rank));
+    ember_status status = exec_tensor_copy(&t->view, NULL, src, NULL);
+    if (status != EMBER_OK)
+        exec_tensor_release(t);
+    return status;
+}
+
+ember_status exec_tensor_dup(exec_tensor *t, const exec_tensor *src)
+{
+    if (src->kind == EMBER_VALUE_TENSOR)
+        return dup_tensor(t, &src->view);
+    if (src->kind != EMBER_VALUE_SEQUENCE) {
+        exec_tensor_make_none(t);
+        t->kind = src->kind;
+        return EMBER_OK;
+    }
+    EMBER_TRY(exec_tensor_make_sequence(t, src->view.dtype, src->n_items));
+    for (size_t i = 0; i < src->n_items; i++) {
+        ember_status status = exec_tensor_dup(&t->items[i], &src->items[i]);
+        if (status != EMBER_OK) {
+            exec_tensor_release(t);
+            return status;
+        }
+    }
     return EMBER_OK;
 }

@@ -107,6 +107,16 @@ EMBER_API const char *ember_dtype_onnx_name(ember_dtype dtype);
 EMBER_API const char *ember_dtype_name(ember_dtype dtype);
 
 /* ======================================================================= */
+/* Kinds of values. Explicit numbers; append only.                          */
+
+typedef enum ember_value_kind {
+    EMBER_VALUE_ABSENT = 0,   /* no value: an omitted optional input */
+    EMBER_VALUE_TENSOR = 1,
+    EMBER_VALUE_SEQUENCE = 2, /* an ordered list of tensors of one element type */
+    EMBER_VALUE_NONE = 3,     /* an optional that holds nothing */
+} ember_value_kind;
+
+/* ======================================================================= */
 /* Devices. A device is a type and an id ("cuda:1").                        */
 
 typedef enum ember_device_type {
@@ -228,8 +238,23 @@ EMBER_API ember_status ember_value_create(ember_env *env, ember_dtype dtype, con
 EMBER_API ember_status ember_value_create_strings(const int64_t *dims, size_t rank,
                                                   const ember_string *elements,
                                                   ember_value **out);
+/* A host sequence of copies of items[0..n_items) (all tensors of `dtype`;
+ * n_items may be 0). */
+EMBER_API ember_status ember_value_create_sequence(ember_dtype dtype,
+                                                   const ember_value *const *items,
+                                                   size_t n_items, ember_value **out);
+/* An optional that holds nothing. */
+EMBER_API ember_status ember_value_create_none(ember_value **out);
 EMBER_API void ember_value_destroy(ember_value *value);
 
+EMBER_API ember_value_kind ember_value_get_kind(const ember_value *value);
+/* Number of tensors of a sequence (0 for other kinds). */
+EMBER_API size_t ember_value_get_sequence_length(const ember_value *value);
+/* Tensor `index` of a sequence, borrowed from it; NULL when out of range. */
+EMBER_API const ember_value *ember_value_get_sequence_item(const ember_value *value,
+                                                           size_t index);
+
+/* The element type (of the items, for a sequence). */
 EMBER_API ember_dtype ember_value_get_dtype(const ember_value *value);
 EMBER_API size_t ember_value_get_rank(const ember_value *value);
 /* Borrowed; rank entries. */

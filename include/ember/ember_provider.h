@@ -174,6 +174,26 @@ typedef struct ember_host_api {
     ember_status (*tensor_set_string)(ember_tensor *tensor, size_t index, const char *data,
                                       size_t size);
 
+    /* Sequences and optionals, during kernel_run. ctx_input returns NULL
+     * for any input that is not a tensor; ctx_input_kind says what it is
+     * (an ember_value_kind value). Sequences live on the host. Required. */
+    uint32_t (*ctx_input_kind)(const ember_kernel_context *ctx, size_t index);
+    /* Number of tensors of sequence input `index` (0 if not a sequence). */
+    size_t (*ctx_sequence_length)(const ember_kernel_context *ctx, size_t index);
+    /* Tensor `item` of sequence input `index`, or NULL. */
+    const ember_tensor *(*ctx_sequence_item)(const ember_kernel_context *ctx, size_t index,
+                                             size_t item);
+    /* Element type of sequence input `index`, known even when it is empty. */
+    uint32_t (*ctx_sequence_dtype)(const ember_kernel_context *ctx, size_t index);
+    /* Makes output `index` a sequence of n_items tensors of `dtype`; each
+     * item is then allocated once with ctx_output_item. */
+    ember_status (*ctx_output_sequence)(ember_kernel_context *ctx, size_t index, uint32_t dtype,
+                                        size_t n_items);
+    ember_status (*ctx_output_item)(ember_kernel_context *ctx, size_t index, size_t item,
+                                    const int64_t *dims, size_t rank, ember_tensor **out);
+    /* Makes output `index` an optional that holds nothing. */
+    ember_status (*ctx_output_none)(ember_kernel_context *ctx, size_t index);
+
     /* ---- ABI 1.1: append below this line only ---- */
 } ember_host_api;
 

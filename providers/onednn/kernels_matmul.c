@@ -20,8 +20,8 @@ bool onednn_check_gemm(const ember_host_api *host, const ember_node *node)
 
 /* The weights descriptor: oneDNN's choice when the weights are constant
  * (reordered once), else the user layout itself. */
-static ember_status weights_md(const onednn_kernel *k, const onednn_shapes *in,
-                               const dnnl_memory_desc_t *user, dnnl_memory_desc_t *out)
+static ember_status weights_md(const onednn_kernel *k, const dnnl_memory_desc_t *user,
+                               dnnl_memory_desc_t *out)
 {
     if (((k->const_mask >> 1) & 1u) == 0) {
         *out = *user;
@@ -39,7 +39,7 @@ static ember_status matmul_finish(const onednn_kernel *k, const onednn_shapes *i
     dnnl_matmul_desc_t desc;
     dnnl_memory_desc_t wmd;
     dnnl_primitive_desc_t pd = NULL;
-    ember_status s = weights_md(k, in, &user_md[1], &wmd);
+    ember_status s = weights_md(k, &user_md[1], &wmd);
     if (s == EMBER_OK)
         s = onednn_check(k, dnnl_matmul_desc_init(&desc, &user_md[0], &wmd, NULL, &user_md[2]),
                          "the matmul");

@@ -1,8 +1,8 @@
 /*
- * BatchNormalization (inference: running statistics) and
- * LayerNormalization (opset 17; the normalized dims flattened into one, so
- * any axis works; Mean and InvStdDev computed when the graph asks for both)
- * as oneDNN normalization primitives on the tensor's own layout.
+ * BatchNormalization (inference: running statistics), LayerNormalization
+ * (opset 17; the normalized dims flattened into one, so any axis works;
+ * Mean and InvStdDev computed when the graph asks for both) and LRN
+ * (across channels) as oneDNN primitives on the tensor's own layout.
  */
 #include "onednn_kernel.h"
 
@@ -11,6 +11,8 @@
 typedef struct norm_params {
     float epsilon;
     int64_t axis;
+    float alpha, beta, bias; /* LRN */
+    int64_t size;            /* LRN */
 } norm_params;
 
 /* ---- BatchNormalization ------------------------------------------------ */
@@ -220,5 +222,65 @@ ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node)
         k->n_outputs = 1;
     k->build = layernorm_build;
     k->finish = layernorm_finish;
+    return s;
+}
+
+/* ---- LRN --------------------------------------------------------------- */
+
+bool onednn_check_lrn(const ember_host_api *host, const ember_node *node)
+{
+    return onednn_input_f32(host, node, 0, 3, 5);
+}
+
+/* ONNX and oneDNN agree: y = x / (bias + alpha / size * sum x^2)^beta over
+ * channels [c - (size - 1) / 2, c + size / 2]. */
+static ember_status lrn_build(const onednn_kernel *k, const onednn_shapes *in,
+                              onednn_plan *plan)
+{
+    const norm_params *p = k->params;
+    dnnl_memory_desc_t data;
+    dnnl_lrn_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
+    ember_status s = onednn_md_plain(k, &data, in->dims[0], in->rank[0]);
+    if (s == EMBER_OK)
+        s = onednn_check(k,
+                         dnnl_lrn_forward_desc_init(&desc, dnnl_forward_inference,
+                                                    dnnl_lrn_across_channels, &data, p->size,
+                                                    p->alpha, p->beta, p->bias),
+                         "the LRN");
+    if (s == EMBER_OK)
+        s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK)
+        s = onednn_pd_create(k, plan, &desc, attr, &pd);
+    if (s == EMBER_OK)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, &data, NULL);
+    if (s == EMBER_OK)
+        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &data, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != EMBER_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return s;
+    }
+    return onednn_plan_primitive(k, plan, pd);
+}
+
+ember_status onednn_create_lrn(onednn_kernel *k, const ember_node *node)
+{
+    ember_status s = onednn_params(k, sizeof(norm_params));
+    norm_params *p = k->params;
+    if (s == EMBER_OK)
+        s = onednn_attr_float(k, node, "alpha", 1e-4f, &p->alpha);
+    if (s == EMBER_OK)
+        s = onednn_attr_float(k, node, "beta", 0.75f, &p->beta);
+    if (s == EMBER_OK)
+        s = onednn_attr_float(k, node, "bias", 1.0f, &p->bias);
+    if (s == EMBER_OK)
+        s = onednn_attr_int(k, node, "size", 0, &p->size);
+    if (s == EMBER_OK && p->size < 1)
+        return k->host->fail(EMBER_E_INVALID_MODEL,
+                             "node '%s' (LRN): attribute 'size' must be >= 1", k->name);
+    k->build = lrn_build;
     return s;
 }

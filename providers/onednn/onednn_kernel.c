@@ -2,8 +2,7 @@
  * What the oneDNN kernel families share: claim checks and attribute
  * decoding, memory descriptors, plans (a primitive plus its argument
  * layouts, built per input shape and thread count and cached on the
- * kernel), running a plan, and the sliding-window geometry of Conv and the
- * pools. See onednn_kernel.h for the contracts.
+ * kernel) and running a plan. See onednn_kernel.h for the contracts.
  *
  * Concurrency: a plan is immutable once published, every run creates its
  * own stream and memory objects, and primitives use a user scratchpad taken
@@ -199,7 +198,8 @@ ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *o
     dnnl_primitive_attr_t attr = NULL;
     ember_status s = onednn_check(k, dnnl_primitive_attr_create(&attr), "an attribute");
     if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
+        s = onednn_check(k,
+                         dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
                          "the user scratchpad mode");
     if (s != EMBER_OK) {
         dnnl_primitive_attr_destroy(attr);
@@ -289,16 +289,17 @@ static ember_status execute(const onednn_kernel *k, ember_kernel_context *ctx,
     return s;
 }
 
-/* Reorders constant data once into a buffer in the primitive's layout. */
-static ember_status reorder_constant(const onednn_kernel *k, onednn_arg *a, const void *data)
+/* Reorders constant data once into a new buffer in the layout a->md. */
+static ember_status reorder_constant(const onednn_kernel *k, const onednn_arg *a,
+                                     const void *data, dnnl_memory_t *out)
 {
     dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t src = NULL;
+    dnnl_memory_t src = NULL, dst = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_engine_t engine = k->provider->engine;
     ember_status s = make_reorder(k, &a->user_md, &a->md, &reorder);
     if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_memory_create(&a->constant, &a->md, engine, DNNL_MEMORY_ALLOCATE),
+        s = onednn_check(k, dnnl_memory_create(&dst, &a->md, engine, DNNL_MEMORY_ALLOCATE),
                          "the weights buffer");
     if (s == EMBER_OK)
         s = onednn_check(k, dnnl_memory_create(&src, &a->user_md, engine, (void *)data),
@@ -307,13 +308,47 @@ static ember_status reorder_constant(const onednn_kernel *k, onednn_arg *a, cons
         s = onednn_check(k, dnnl_stream_create(&stream, engine, dnnl_stream_default_flags),
                          "a stream");
     if (s == EMBER_OK) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, a->constant}};
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
         s = execute(k, NULL, reorder, stream, args, 2);
     }
     dnnl_stream_destroy(stream);
     dnnl_memory_destroy(src);
     dnnl_primitive_destroy(reorder);
-    return s;
+    if (s != EMBER_OK) {
+        dnnl_memory_destroy(dst);
+        return s;
+    }
+    *out = dst;
+    return EMBER_OK;
+}
+
+/* The kernel's copy of constant input a->index in layout a->md, made on
+ * first use. Called at kernel_create or under k->lock, the only writers
+ * of k->consts (hence the cast). */
+static ember_status shared_constant(const onednn_kernel *k, onednn_arg *a, const void *data)
+{
+    onednn_kernel *owner = (onednn_kernel *)k;
+    for (onednn_const *c = owner->consts; c != NULL; c = c->next) {
+        if (c->index == a->index && dnnl_memory_desc_equal(&c->md, &a->md)) {
+            a->constant = c->memory;
+            return EMBER_OK;
+        }
+    }
+    onednn_const *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
+                             k->op);
+    ember_status s = reorder_constant(k, a, data, &c->memory);
+    if (s != EMBER_OK) {
+        free(c);
+        return s;
+    }
+    c->index = a->index;
+    c->md = a->md;
+    c->next = owner->consts;
+    owner->consts = c;
+    a->constant = c->memory;
+    return EMBER_OK;
 }
 
 static onednn_arg *plan_arg(const onednn_kernel *k, onednn_plan *plan, int arg, int from,
@@ -345,7 +380,7 @@ ember_status onednn_plan_input(const onednn_kernel *k, const onednn_shapes *in,
         return EMBER_OK;
     if (in->data[index] != NULL) {
         a->from = ONEDNN_FROM_CONST;
-        return reorder_constant(k, a, in->data[index]);
+        return shared_constant(k, a, in->data[index]);
     }
     return make_reorder(k, &a->user_md, &a->md, &a->reorder);
 }
@@ -383,10 +418,8 @@ void onednn_plan_destroy(onednn_plan *plan)
 {
     if (plan == NULL)
         return;
-    for (size_t i = 0; i < plan->n_args; i++) {
+    for (size_t i = 0; i < plan->n_args; i++)
         dnnl_primitive_destroy(plan->args[i].reorder);
-        dnnl_memory_destroy(plan->args[i].constant);
-    }
     dnnl_primitive_destroy(plan->prim);
     free(plan);
 }
@@ -563,6 +596,12 @@ void onednn_kernel_release(onednn_kernel *k)
         onednn_plan_destroy(k->cache);
         k->cache = next;
     }
+    while (k->consts != NULL) {
+        onednn_const *next = k->consts->next;
+        dnnl_memory_destroy(k->consts->memory);
+        free(k->consts);
+        k->consts = next;
+    }
     if (k->has_lock)
         pthread_mutex_destroy(&k->lock);
 }
@@ -683,105 +722,4 @@ ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx)
     if (s == EMBER_OK && k->finish != NULL)
         k->finish(k, plan, outputs);
     return s;
-}
-
-/* ---- sliding windows --------------------------------------------------- */
-
-static ember_status decode_auto_pad(const onednn_kernel *k, const ember_node *node, int *out)
-{
-    static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-    char value[32];
-    ember_status s = onednn_attr_string(k, node, "auto_pad", "NOTSET", value, sizeof value);
-    if (s != EMBER_OK)
-        return s;
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(value, names[i]) == 0) {
-            *out = i;
-            return EMBER_OK;
-        }
-    }
-    return k->host->fail(EMBER_E_INVALID_MODEL, "node '%s' (%s): unknown auto_pad '%s'", k->name,
-                         k->op, value);
-}
-
-ember_status onednn_window_decode(const onednn_kernel *k, const ember_node *node,
-                                  bool has_ceil_mode, onednn_window_attrs *out)
-{
-    int64_t ceil_mode = 0;
-    memset(out, 0, sizeof *out);
-    ember_status s = decode_auto_pad(k, node, &out->auto_pad);
-    if (s == EMBER_OK)
-        s = onednn_attr_ints(k, node, "kernel_shape", out->kernel, ONEDNN_MAX_RANK,
-                             &out->n_kernel);
-    if (s == EMBER_OK)
-        s = onednn_attr_ints(k, node, "strides", out->strides, ONEDNN_MAX_RANK, &out->n_strides);
-    if (s == EMBER_OK)
-        s = onednn_attr_ints(k, node, "dilations", out->dilations, ONEDNN_MAX_RANK,
-                             &out->n_dilations);
-    if (s == EMBER_OK)
-        s = onednn_attr_ints(k, node, "pads", out->pads, 2 * ONEDNN_MAX_RANK, &out->n_pads);
-    if (s == EMBER_OK && has_ceil_mode)
-        s = onednn_attr_int(k, node, "ceil_mode", 0, &ceil_mode);
-    out->ceil_mode = ceil_mode != 0;
-    return s;
-}
-
-/* Output size and pads of spatial dim d, by the ONNX formulas. */
-static bool resolve_dim(const onednn_window_attrs *a, onednn_window *w, size_t d, int64_t in,
-                        int64_t dilation)
-{
-    int64_t s = w->strides[d], span = (w->kernel[d] - 1) * dilation + 1;
-    int64_t pad_l = 0, pad_r = 0;
-    if (a->auto_pad == ONEDNN_PAD_SAME_UPPER || a->auto_pad == ONEDNN_PAD_SAME_LOWER) {
-        w->out[d] = (in + s - 1) / s;
-        int64_t total = (w->out[d] - 1) * s + span - in;
-        total = total > 0 ? total : 0;
-        pad_l = a->auto_pad == ONEDNN_PAD_SAME_UPPER ? total / 2 : total - total / 2;
-        pad_r = total - pad_l;
-    } else {
-        if (a->auto_pad == ONEDNN_PAD_NOTSET && a->n_pads > 0) {
-            pad_l = a->pads[d];
-            pad_r = a->pads[w->rank + d];
-        }
-        int64_t room = in + pad_l + pad_r - span;
-        if (room < 0 || s <= 0)
-            return false;
-        w->out[d] = (a->ceil_mode ? (room + s - 1) / s : room / s) + 1;
-        if (a->ceil_mode && (w->out[d] - 1) * s >= in + pad_l)
-            w->out[d]--;
-        /* oneDNN wants the right pad that yields exactly this output. */
-        pad_r = (w->out[d] - 1) * s + span - in - pad_l;
-    }
-    w->pad_l[d] = pad_l;
-    w->pad_r[d] = pad_r;
-    return true;
-}
-
-ember_status onednn_window_resolve(const onednn_kernel *k, const onednn_window_attrs *a,
-                                   const int64_t *x_dims, size_t x_rank, const int64_t *kernel,
-                                   onednn_window *w)
-{
-    size_t rank = x_rank - 2;
-    bool counts_ok = x_rank >= 3 && (a->n_kernel == 0 || a->n_kernel == rank) &&
-                     (a->n_strides == 0 || a->n_strides == rank) &&
-                     (a->n_dilations == 0 || a->n_dilations == rank) &&
-                     (a->n_pads == 0 || a->n_pads == 2 * rank) &&
-                     (kernel != NULL || a->n_kernel == rank);
-    if (!counts_ok)
-        return k->host->fail(EMBER_E_INVALID_MODEL,
-                             "node '%s' (%s): window attributes do not match input rank %zu",
-                             k->name, k->op, x_rank);
-    w->rank = rank;
-    for (size_t d = 0; d < rank; d++) {
-        int64_t dilation = a->n_dilations ? a->dilations[d] : 1;
-        w->kernel[d] = kernel != NULL ? kernel[d] : a->kernel[d];
-        w->strides[d] = a->n_strides ? a->strides[d] : 1;
-        w->dilates[d] = dilation - 1;
-        if (dilation < 1 || w->kernel[d] < 1 || !resolve_dim(a, w, d, x_dims[d + 2], dilation))
-            return k->host->fail(EMBER_E_INVALID_ARGUMENT,
-                                 "node '%s' (%s): the window does not fit spatial dim %zu (size "
-                                 "%lld)",
-                                 k->name, k->op, d, (long long)x_dims[d + 2]);
-    }
-    return EMBER_OK;
 }

@@ -39,6 +39,16 @@ struct ember_provider {
     size_t n_threads;
 };
 
+/* A constant input reordered into one layout; owned by the kernel and
+ * shared by every plan that wants that layout (plans for other thread
+ * counts or shapes usually do), so weights are stored once. */
+typedef struct onednn_const {
+    struct onednn_const *next;
+    size_t index;
+    dnnl_memory_desc_t md;
+    dnnl_memory_t memory;
+} onednn_const;
+
 /* Where a primitive argument's memory comes from at run time. */
 enum { ONEDNN_FROM_INPUT, ONEDNN_FROM_OUTPUT, ONEDNN_FROM_CONST };
 
@@ -46,7 +56,8 @@ enum { ONEDNN_FROM_INPUT, ONEDNN_FROM_OUTPUT, ONEDNN_FROM_CONST };
  * (dense row-major, possibly read transposed); `md` is the layout the
  * primitive takes. When they differ `reorder` converts between them
  * through scratch memory at each run, except for constant inputs, which
- * were converted once into `constant`. */
+ * were converted once into `constant` (borrowed from the kernel's
+ * constant store). */
 typedef struct onednn_arg {
     int arg; /* DNNL_ARG_* */
     int from;
@@ -75,7 +86,6 @@ typedef struct onednn_plan {
     size_t n_outputs;
     size_t out_rank[ONEDNN_MAX_IO];
     int64_t out_dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
-    float aux; /* a family's own number (LayerNormalization's epsilon) */
 } onednn_plan;
 
 /* Input shapes for building a plan; data[i] is set for constant inputs
@@ -99,8 +109,9 @@ typedef void (*onednn_finish_fn)(const onednn_kernel *k, const onednn_plan *plan
 /*
  * A kernel. Invariants: everything but `cache` is written by kernel_create
  * only; `fixed` is the plan built there when every input shape was static
- * (NULL otherwise); `cache` holds the plans built at run time, guarded by
- * `lock`, and only grows.
+ * (NULL otherwise); `cache` holds the plans built at run time and
+ * `consts` the reordered constant inputs, both guarded by `lock` after
+ * kernel_create, and both only grow.
  */
 struct ember_kernel {
     const ember_host_api *host;
@@ -120,6 +131,7 @@ struct ember_kernel {
     pthread_mutex_t lock;
     bool has_lock;
     onednn_plan *cache;
+    onednn_const *consts;
 };
 
 typedef bool (*onednn_check_fn)(const ember_host_api *host, const ember_node *node);
@@ -148,6 +160,8 @@ ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node);
 bool onednn_check_batchnorm(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node);
 bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_lrn(onednn_kernel *k, const ember_node *node);
+bool onednn_check_lrn(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node);
 bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_softmax(onednn_kernel *k, const ember_node *node);
@@ -190,8 +204,8 @@ ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const
                            size_t rank);
 /* Checks a oneDNN status; fails naming the node and `what` otherwise. */
 ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *what);
-/* A primitive attribute in user scratchpad mode (so that concurrent runs
- * each bring their own scratchpad), or NULL on failure (reported). */
+/* A new primitive attribute in user scratchpad mode, so that concurrent
+ * runs each bring their own scratchpad (from host->ctx_scratch). */
 ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out);
 /* Creates the primitive descriptor for `op_desc` with `attr`, on the
  * plan's thread count. */
@@ -230,7 +244,7 @@ bool onednn_kernel_trial(onednn_kernel *k, const ember_node *node);
 ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx);
 void onednn_kernel_release(onednn_kernel *k);
 
-/* ---- sliding windows --------------------------------------------------- */
+/* ---- sliding windows (onednn_window.c) --------------------------------- */
 
 enum { ONEDNN_PAD_NOTSET, ONEDNN_PAD_SAME_UPPER, ONEDNN_PAD_SAME_LOWER, ONEDNN_PAD_VALID };
 

@@ -22,6 +22,7 @@ static const onednn_op_entry ops[] = {
     {"GlobalMaxPool", 1, ONEDNN_OPSET_MAX, onednn_check_pool, onednn_create_pool},
     {"BatchNormalization", 6, ONEDNN_OPSET_MAX, onednn_check_batchnorm, onednn_create_batchnorm},
     {"LayerNormalization", 17, ONEDNN_OPSET_MAX, onednn_check_layernorm, onednn_create_layernorm},
+    {"LRN", 1, ONEDNN_OPSET_MAX, onednn_check_lrn, onednn_create_lrn},
     {"Relu", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"LeakyRelu", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"Elu", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},

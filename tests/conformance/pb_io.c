@@ -87,12 +87,14 @@ static bool copy_typed(const Onnx__TensorProto *t, ember_dtype dtype, size_t byt
     case EMBER_DTYPE_COMPLEX128:
         if (t->n_double_data * 8 != bytes)
             return false;
-        memcpy(dst, t->double_data, bytes);
+        if (bytes)
+            memcpy(dst, t->double_data, bytes);
         return true;
     case EMBER_DTYPE_INT64:
         if (t->n_int64_data * 8 != bytes)
             return false;
-        memcpy(dst, t->int64_data, bytes);
+        if (bytes)
+            memcpy(dst, t->int64_data, bytes);
         return true;
     case EMBER_DTYPE_UINT32:
     case EMBER_DTYPE_UINT64:

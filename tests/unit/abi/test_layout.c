@@ -64,6 +64,13 @@ static const field host_api_fields[] = {
     FIELD(ember_host_api, ctx_parallel_for),
     FIELD(ember_host_api, ctx_thread_count),
     FIELD(ember_host_api, tensor_set_string),
+    FIELD(ember_host_api, ctx_input_kind),
+    FIELD(ember_host_api, ctx_sequence_length),
+    FIELD(ember_host_api, ctx_sequence_item),
+    FIELD(ember_host_api, ctx_sequence_dtype),
+    FIELD(ember_host_api, ctx_output_sequence),
+    FIELD(ember_host_api, ctx_output_item),
+    FIELD(ember_host_api, ctx_output_none),
 };
 
 static const field tensor_fields[] = {

@@ -406,6 +406,44 @@ static void test_session_reports_missing_provider(void **state)
     ember_session_destroy(s);
 }
 
+/* ---- sequences and optionals ------------------------------------------------------------ */
+
+static void test_value_sequences_copy_their_items(void **state)
+{
+    (void)state;
+    static const int64_t dims_a[] = {2}, dims_b[] = {3};
+    float a[2] = {1, 2}, b[3] = {3, 4, 5};
+    ember_value *va, *vb, *seq, *none, *empty;
+    assert_int_equal(ember_value_wrap(EMBER_DTYPE_FLOAT32, dims_a, 1, a, sizeof a, host, &va),
+                     EMBER_OK);
+    assert_int_equal(ember_value_wrap(EMBER_DTYPE_FLOAT32, dims_b, 1, b, sizeof b, host, &vb),
+                     EMBER_OK);
+    const ember_value *items[] = {va, vb};
+    assert_int_equal(ember_value_create_sequence(EMBER_DTYPE_FLOAT32, items, 2, &seq), EMBER_OK);
+    a[0] = 100; /* the sequence holds copies */
+    assert_int_equal(ember_value_get_kind(seq), EMBER_VALUE_SEQUENCE);
+    assert_int_equal(ember_value_get_sequence_length(seq), 2);
+    assert_int_equal(ember_value_get_dtype(seq), EMBER_DTYPE_FLOAT32);
+    const ember_value *item = ember_value_get_sequence_item(seq, 0);
+    assert_int_equal(ember_value_get_kind(item), EMBER_VALUE_TENSOR);
+    assert_true(((const float *)ember_value_get_data(item))[0] == 1.0f);
+    assert_int_equal(ember_value_get_element_count(ember_value_get_sequence_item(seq, 1)), 3);
+    assert_null(ember_value_get_sequence_item(seq, 2));
+    assert_int_equal(ember_value_create_sequence(EMBER_DTYPE_INT64, items, 2, &empty),
+                     EMBER_E_INVALID_ARGUMENT);
+    assert_int_equal(ember_value_create_sequence(EMBER_DTYPE_INT64, NULL, 0, &empty), EMBER_OK);
+    assert_int_equal(ember_value_get_sequence_length(empty), 0);
+    assert_int_equal(ember_value_get_dtype(empty), EMBER_DTYPE_INT64);
+    assert_int_equal(ember_value_create_none(&none), EMBER_OK);
+    assert_int_equal(ember_value_get_kind(none), EMBER_VALUE_NONE);
+    assert_int_equal(ember_value_get_element_count(none), 0);
+    ember_value_destroy(none);
+    ember_value_destroy(empty);
+    ember_value_destroy(seq);
+    ember_value_destroy(vb);
+    ember_value_destroy(va);
+}
+
 /* ---- allocation failures ------------------------------------------------------------------ */
 
 static long allocations_left = -1; /* -1: never fail */
@@ -491,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_session_reports_unknown_op),
         cmocka_unit_test(test_session_rejects_corrupt_and_truncated_models),
         cmocka_unit_test(test_session_reports_missing_provider),
+        cmocka_unit_test(test_value_sequences_copy_their_items),
         cmocka_unit_test(test_session_survives_every_allocation_failure),
     };
     return cmocka_run_group_tests_name("api", tests, setup, teardown);
