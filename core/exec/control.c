@@ -1,5 +1,5 @@
 /*
- * Control flow: If, Loop and Scan, run by the core on the host. Each
+ * Control flow: If, Loop, Scan and SequenceMap, run by the core on the host. Each
  * subgraph is partitioned and prepared like the main graph (so its nodes
  * go to the user's providers), and runs through exec_run_scoped with the
  * values it captures from enclosing graphs fed by name.
@@ -629,6 +629,87 @@ static ember_status run_scan(exec_run_state *run, const exec_step *step)
     return status;
 }
 
+/* ---- SequenceMap ----------------------------------------------------------------------- */
+
+/* The common length of the sequence inputs. */
+static ember_status map_length(exec_run_state *run, const exec_step *step, size_t *length)
+{
+    bool is_known = false;
+    for (size_t k = 0; k < step->node->n_inputs; k++) {
+        const exec_tensor *t = step_input(run, step, k);
+        if (!t)
+            return ember_fail(EMBER_E_INVALID_ARGUMENT, "node '%s' (SequenceMap): input %zu is "
+                              "absent", step->node->name, k);
+        if (t->kind != EMBER_VALUE_SEQUENCE)
+            continue;
+        if (is_known && t->n_items != *length)
+            return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                              "node '%s' (SequenceMap): input %zu has %zu items, input 0 has %zu",
+                              step->node->name, k, t->n_items, *length);
+        *length = t->n_items;
+        is_known = true;
+    }
+    if (!is_known)
+        return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                          "node '%s' (SequenceMap): input 0 must be a sequence", step->node->name);
+    return EMBER_OK;
+}
+
+static ember_status map_outputs(exec_run_state *run, const exec_step *step, loop_state *s,
+                                const exec_sub *body)
+{
+    for (size_t j = 0; j < s->n_scan; j++) {
+        const graph_value *v = &body->g->values[body->g->outputs[j]];
+        uint32_t dtype = s->n_iterations ? s->scan_parts[j][0].view.dtype : v->type.dtype;
+        exec_tensor seq;
+        EMBER_TRY(exec_tensor_make_sequence(&seq, dtype, s->n_iterations));
+        for (size_t i = 0; i < s->n_iterations; i++) {
+            seq.items[i] = s->scan_parts[j][i];
+            memset(&s->scan_parts[j][i], 0, sizeof s->scan_parts[j][i]);
+        }
+        EMBER_TRY(emit(run, step, j, &seq));
+    }
+    return EMBER_OK;
+}
+
+static ember_status map_iterate(sub_call *c, loop_state *s, size_t length)
+{
+    size_t n = c->step->node->n_inputs;
+    const exec_tensor *inputs[n + 1];
+    for (size_t i = 0; i < length; i++) {
+        for (size_t k = 0; k < n; k++) {
+            const exec_tensor *t = step_input(c->run, c->step, k);
+            inputs[k] = t->kind == EMBER_VALUE_SEQUENCE ? &t->items[i] : t;
+        }
+        EMBER_TRY(call_run(c, inputs, n));
+        EMBER_TRY(loop_keep_scans(s, c->fetches, 0));
+    }
+    return EMBER_OK;
+}
+
+static ember_status run_sequence_map(exec_run_state *run, const exec_step *step)
+{
+    const exec_sub *body = find_sub(step, "body");
+    size_t length = 0;
+    if (!body)
+        return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (SequenceMap) has no body",
+                          step->node->name);
+    EMBER_TRY(map_length(run, step, &length));
+    loop_state s;
+    sub_call c = {0};
+    ember_status status = loop_init(&s, 0, body->g->n_outputs);
+    if (status == EMBER_OK)
+        status = call_open(&c, run, step, body);
+    if (status == EMBER_OK)
+        status = map_iterate(&c, &s, length);
+    if (status == EMBER_OK)
+        status = map_outputs(run, step, &s, body);
+    if (c.feeds || c.fetches)
+        call_close(&c);
+    loop_release(&s);
+    return status;
+}
+
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 ember_status exec_control_run(exec_run_state *run, const exec_step *step)
@@ -638,5 +719,7 @@ ember_status exec_control_run(exec_run_state *run, const exec_step *step)
         return run_if(run, step);
     if (strcmp(op, "Loop") == 0)
         return run_loop(run, step);
+    if (strcmp(op, "SequenceMap") == 0)
+        return run_sequence_map(run, step);
     return run_scan(run, step);
 }

@@ -32,12 +32,13 @@
  * runs it on the host, and its subgraphs are partitioned on their own. */
 #define PARTITION_CORE (-1)
 
-/* If, Loop and Scan of the default domain: nodes the core runs itself. */
+/* If, Loop, Scan and SequenceMap of the default domain: the ops with a
+ * subgraph, which the core runs itself. */
 static inline bool partition_is_control(const graph_node *node)
 {
     return node->domain[0] == '\0' &&
            (strcmp(node->op_type, "If") == 0 || strcmp(node->op_type, "Loop") == 0 ||
-            strcmp(node->op_type, "Scan") == 0);
+            strcmp(node->op_type, "Scan") == 0 || strcmp(node->op_type, "SequenceMap") == 0);
 }
 
 /* A provider taking part in a session, with the device it runs on. */

@@ -1,14 +1,19 @@
 /*
- * Conv (1-D to 3-D, groups, dilations, pads, strides, auto_pad, optional
- * bias) as one oneDNN convolution. Source and destination take the layout
- * oneDNN prefers (blocked), reordered at the edges of the node; constant
- * weights are reordered once when the plan is built.
+ * Conv and ConvTranspose (1-D to 3-D, groups, dilations, pads, strides,
+ * auto_pad, optional bias; ConvTranspose's output_padding and output_shape)
+ * as one oneDNN convolution or deconvolution. Source and destination take
+ * the layout oneDNN prefers (blocked), reordered at the edges of the node;
+ * constant weights are reordered once when the plan is built.
  */
 #include "onednn_kernel.h"
 
 typedef struct conv_params {
     onednn_window_attrs win;
     int64_t group;
+    /* ConvTranspose only. */
+    size_t n_output_padding, n_output_shape;
+    int64_t output_padding[ONEDNN_MAX_RANK];
+    int64_t output_shape[ONEDNN_MAX_RANK];
 } conv_params;
 
 bool onednn_check_conv(const ember_host_api *host, const ember_node *node)

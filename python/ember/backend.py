@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType, namedtupledict
 
 from ember._providers import get_available_providers
@@ -152,4 +152,4 @@ supports_device = EmberBackend.supports_device
 is_compatible = EmberBackend.is_compatible
 
 __all__ = ["EmberBackend", "EmberBackendRep", "prepare", "run_model", "run_node",
-           "supports_device", "is_compatible", "numpy_helper"]
+           "supports_device", "is_compatible"]
