@@ -15,7 +15,7 @@ run_suite() {
     # Every suite must be there: a missing one would pass silently.
     local listed
     listed=$(meson test -C "$dir" --list 2>/dev/null)
-    for suite in unit.api conformance.cpu e2e.cli; do
+    for suite in unit.api conformance.cpu e2e.cli python.api; do
         grep -q "$suite" <<<"$listed" ||
             { echo "test.sh: test $suite is not registered in $dir" >&2; exit 1; }
     done

@@ -1,8 +1,702 @@
 /*
  * Reductions, arg-reductions, scans and the normalizations.
+ *
+ * Every kernel of this family reads its inputs as double (any numeric
+ * dtype, bool included), computes in double and converts on store: one
+ * code path per op for all the dtypes the spec allows. Integers are exact
+ * up to 2^53. The parts live in kernels_reduce_*.inc, included below:
+ * normalizations, losses and Dropout (norm), Einsum and Det (linalg).
  */
 #include "cpu_kernel.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- element access as double ----------------------------------------- */
+
+static bool rd_supported(uint32_t dtype)
+{
+    return (CPU_DT(dtype) & (CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL))) != 0;
+}
+
+static double rd_get(const void *data, uint32_t dtype, size_t i)
+{
+    switch (dtype) {
+    case EMBER_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case EMBER_DTYPE_FLOAT64: return ((const double *)data)[i];
+    case EMBER_DTYPE_FLOAT16: return cpu_f16_to_f32(((const uint16_t *)data)[i]);
+    case EMBER_DTYPE_BFLOAT16: return cpu_bf16_to_f32(((const uint16_t *)data)[i]);
+    case EMBER_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case EMBER_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case EMBER_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case EMBER_DTYPE_INT64: return (double)((const int64_t *)data)[i];
+    case EMBER_DTYPE_UINT8: return ((const uint8_t *)data)[i];
+    case EMBER_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case EMBER_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    case EMBER_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
+    case EMBER_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
+    default: return 0.0;
+    }
+}
+
+/* Converts to a signed integer of the given range, saturating (and
+ * truncating toward zero, as numpy's astype does). */
+static int64_t rd_to_int(double v, double lo, double hi)
+{
+    if (isnan(v))
+        return 0;
+    if (v <= lo)
+        return (int64_t)lo;
+    if (v >= hi)
+        return v >= 9.2e18 ? INT64_MAX : (int64_t)hi;
+    return (int64_t)v;
+}
+
+static uint64_t rd_to_uint(double v, double hi)
+{
+    if (isnan(v) || v <= 0)
+        return 0;
+    if (v >= hi)
+        return hi >= 1.8e19 ? UINT64_MAX : (uint64_t)hi;
+    return (uint64_t)v;
+}
+
+static void rd_set(void *data, uint32_t dtype, size_t i, double v)
+{
+    switch (dtype) {
+    case EMBER_DTYPE_FLOAT32: ((float *)data)[i] = (float)v; break;
+    case EMBER_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
+    case EMBER_DTYPE_FLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_f16((float)v); break;
+    case EMBER_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_bf16((float)v); break;
+    case EMBER_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)rd_to_int(v, -128, 127); break;
+    case EMBER_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)rd_to_int(v, -32768, 32767); break;
+    case EMBER_DTYPE_INT32:
+        ((int32_t *)data)[i] = (int32_t)rd_to_int(v, -2147483648.0, 2147483647.0);
+        break;
+    case EMBER_DTYPE_INT64:
+        ((int64_t *)data)[i] = rd_to_int(v, -9223372036854775808.0, 9.3e18);
+        break;
+    case EMBER_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)rd_to_uint(v, 255); break;
+    case EMBER_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)rd_to_uint(v, 65535); break;
+    case EMBER_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)rd_to_uint(v, 4294967295.0); break;
+    case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = rd_to_uint(v, 1.9e19); break;
+    case EMBER_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
+    default: break;
+    }
+}
+
+/* Scratch array of n doubles (at least one element). */
+static ember_status rd_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t n,
+                               double **out)
+{
+    return k->host->ctx_scratch(ctx, (n + 1) * sizeof(double), (void **)out);
+}
+
+/* Input `index` (required), checked to be numeric, and its elements as a
+ * scratch array of doubles. */
+static ember_status rd_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                             const ember_tensor **t, double **vals)
+{
+    ember_status s = cpu_input(k, ctx, index, t);
+    if (s != EMBER_OK)
+        return s;
+    if (!rd_supported((*t)->dtype))
+        return cpu_fail_dtype(k, index, (*t)->dtype);
+    size_t n = cpu_tensor_numel(*t);
+    s = rd_scratch(k, ctx, n, vals);
+    if (s != EMBER_OK)
+        return s;
+    for (size_t i = 0; i < n; i++)
+        (*vals)[i] = rd_get((*t)->data, (*t)->dtype, i);
+    return EMBER_OK;
+}
+
+/* An optional input: *t is NULL when absent. */
+static ember_status rd_optional(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                                const ember_tensor **t, double **vals)
+{
+    *t = NULL;
+    *vals = NULL;
+    if (index >= k->host->ctx_input_count(ctx) || k->host->ctx_input(ctx, index) == NULL)
+        return EMBER_OK;
+    return rd_input(k, ctx, index, t, vals);
+}
+
+static void rd_store(ember_tensor *t, const double *vals, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rd_set(t->data, t->dtype, i, vals[i]);
+}
+
+/* Whether output `index` exists (the node names it). */
+static bool rd_has_output(const cpu_kernel *k, ember_kernel_context *ctx, size_t index)
+{
+    return index < k->host->ctx_output_count(ctx);
+}
+
+/* Static dtype of output `index`, or `dflt` when unknown. */
+static uint32_t rd_output_dtype(const cpu_kernel *k, const ember_node *node, size_t index,
+                                uint32_t dflt)
+{
+    ember_type_info info;
+    if (index < k->host->node_output_count(node) &&
+        k->host->node_output_type(node, index, &info) && info.dtype != EMBER_DTYPE_UNDEFINED)
+        return info.dtype;
+    return dflt;
+}
+
+static ember_status rd_fail_axis(const cpu_kernel *k, size_t index, const ember_tensor *t,
+                                 int64_t axis)
+{
+    char why[64];
+    snprintf(why, sizeof why, "axis %lld is outside its rank", (long long)axis);
+    return cpu_fail_shape(k, index, t, why);
+}
+
+/* Splits dims around `axis`: outer (before), len (the axis), inner (after). */
+static void rd_split(const ember_tensor *t, size_t axis, size_t *outer, size_t *len,
+                     size_t *inner)
+{
+    *outer = cpu_numel(t->dims, axis);
+    *len = (size_t)t->dims[axis];
+    *inner = cpu_numel(t->dims + axis + 1, t->rank - axis - 1);
+}
+
+/*
+ * For each element of a tensor of shape dims[0..rank), the linear index of
+ * its image when the axes in `mask` are collapsed (map[] has numel
+ * entries). Returns the collapsed element count.
+ */
+static size_t rd_reduce_map(const int64_t *dims, size_t rank, uint32_t mask, size_t *map,
+                            size_t n)
+{
+    size_t ostride[CPU_MAX_RANK], idx[CPU_MAX_RANK] = {0}, n_out = 1;
+    for (size_t d = rank; d-- > 0;) {
+        ostride[d] = (mask >> d & 1u) ? 0 : n_out;
+        if (!(mask >> d & 1u))
+            n_out *= (size_t)dims[d];
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        map[i] = off;
+        for (size_t d = rank; d-- > 0;) {
+            idx[d]++;
+            off += ostride[d];
+            if ((int64_t)idx[d] < dims[d])
+                break;
+            off -= ostride[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return n_out;
+}
+
+/*
+ * Offsets into a tensor of shape sdims[0..srank) broadcast (right-aligned,
+ * numpy style) to dims[0..rank), for every element of dims. False when the
+ * shapes do not broadcast.
+ */
+static bool rd_bcast_map(const int64_t *sdims, size_t srank, const int64_t *dims, size_t rank,
+                         size_t *map, size_t n)
+{
+    if (srank > rank)
+        return false;
+    int64_t sd[CPU_MAX_RANK];
+    for (size_t d = 0; d < rank; d++) {
+        sd[d] = d < rank - srank ? 1 : sdims[d - (rank - srank)];
+        if (sd[d] != 1 && sd[d] != dims[d])
+            return false;
+    }
+    size_t stride[CPU_MAX_RANK], idx[CPU_MAX_RANK] = {0}, acc = 1;
+    for (size_t d = rank; d-- > 0;) {
+        stride[d] = sd[d] == 1 ? 0 : acc;
+        acc *= (size_t)sd[d];
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        map[i] = off;
+        for (size_t d = rank; d-- > 0;) {
+            idx[d]++;
+            off += stride[d];
+            if ((int64_t)idx[d] < dims[d])
+                break;
+            off -= stride[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    return true;
+}
+
+/* ---- Reduce* ------------------------------------------------------------- */
+
+typedef enum rd_op {
+    RD_SUM,
+    RD_MEAN,
+    RD_MAX,
+    RD_MIN,
+    RD_PROD,
+    RD_L1,
+    RD_L2,
+    RD_LOGSUM,
+    RD_LOGSUMEXP,
+    RD_SUMSQUARE,
+} rd_op;
+
+typedef struct rd_params {
+    rd_op op;
+    bool keepdims;
+    bool noop_empty;
+    bool axes_input; /* axes come from input 1 (else from the attribute) */
+    size_t n_axes;
+    int64_t axes[CPU_MAX_RANK];
+} rd_params;
+
+static const struct {
+    const char *name;
+    rd_op op;
+} rd_names[] = {
+    {"ReduceSum", RD_SUM},       {"ReduceMean", RD_MEAN},
+    {"ReduceMax", RD_MAX},       {"ReduceMin", RD_MIN},
+    {"ReduceProd", RD_PROD},     {"ReduceL1", RD_L1},
+    {"ReduceL2", RD_L2},         {"ReduceLogSum", RD_LOGSUM},
+    {"ReduceLogSumExp", RD_LOGSUMEXP}, {"ReduceSumSquare", RD_SUMSQUARE},
+};
+
+static double rd_identity(rd_op op, uint32_t dtype)
+{
+    switch (op) {
+    case RD_MAX: return dtype == EMBER_DTYPE_BOOL ? 0.0 : -INFINITY;
+    case RD_MIN: return dtype == EMBER_DTYPE_BOOL ? 1.0 : INFINITY;
+    case RD_PROD: return 1.0;
+    case RD_LOGSUMEXP: return -INFINITY;
+    default: return 0.0;
+    }
+}
+
+static double rd_combine(rd_op op, double acc, double x)
+{
+    switch (op) {
+    case RD_MAX: return x > acc || isnan(x) ? x : acc;
+    case RD_MIN: return x < acc || isnan(x) ? x : acc;
+    case RD_PROD: return acc * x;
+    case RD_L1: return acc + fabs(x);
+    case RD_L2:
+    case RD_SUMSQUARE: return acc + x * x;
+    default: return acc + x;
+    }
+}
+
+static double rd_finish(rd_op op, double acc, size_t count)
+{
+    switch (op) {
+    case RD_MEAN: return acc / (double)count;
+    case RD_L2: return sqrt(acc);
+    case RD_LOGSUM: return log(acc);
+    default: return acc;
+    }
+}
+
+/* The axes of this run as a bit mask; *all when every axis is reduced,
+ * *noop when the input passes through unchanged. */
+static ember_status rd_axes(const cpu_kernel *k, ember_kernel_context *ctx, const ember_tensor *x,
+                            uint32_t *mask, bool *noop)
+{
+    const rd_params *p = k->params;
+    int64_t axes[CPU_MAX_RANK];
+    size_t n = p->n_axes;
+    memcpy(axes, p->axes, sizeof axes);
+    if (p->axes_input && k->host->ctx_input_count(ctx) > 1 &&
+        k->host->ctx_input(ctx, 1) != NULL) {
+        const ember_tensor *a = k->host->ctx_input(ctx, 1);
+        ember_status s = cpu_read_ints(k, 1, a, axes, CPU_MAX_RANK, &n);
+        if (s != EMBER_OK)
+            return s;
+    }
+    *noop = false;
+    *mask = 0;
+    if (n == 0) {
+        *noop = p->noop_empty;
+        *mask = x->rank >= 32 ? ~0u : (1u << x->rank) - 1u;
+        return EMBER_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t a;
+        if (!cpu_normalize_axis(axes[i], x->rank, &a))
+            return rd_fail_axis(k, 0, x, axes[i]);
+        *mask |= 1u << a;
+    }
+    return EMBER_OK;
+}
+
+static ember_status rd_copy_through(const cpu_kernel *k, ember_kernel_context *ctx,
+                                    const ember_tensor *x)
+{
+    ember_tensor *y;
+    ember_status s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
+    if (s == EMBER_OK)
+        memcpy(y->data, x->data, cpu_tensor_numel(x) * cpu_dtype_size(x->dtype));
+    return s;
+}
+
+static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
+{
+    const rd_params *p = k->params;
+    const ember_tensor *x;
+    double *xv, *acc, *mx = NULL;
+    size_t *map;
+    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    uint32_t mask = 0;
+    bool noop = false;
+    if (s == EMBER_OK)
+        s = rd_axes(k, ctx, x, &mask, &noop);
+    if (s != EMBER_OK)
+        return s;
+    if (noop)
+        return rd_copy_through(k, ctx, x);
+    int64_t odims[CPU_MAX_RANK];
+    size_t orank = 0, n = cpu_tensor_numel(x), count = 1;
+    for (size_t d = 0; d < x->rank; d++) {
+        if (mask >> d & 1u) {
+            count *= (size_t)x->dims[d];
+            if (p->keepdims)
+                odims[orank++] = 1;
+        } else {
+            odims[orank++] = x->dims[d];
+        }
+    }
+    s = k->host->ctx_scratch(ctx, (n + 1) * sizeof(size_t), (void **)&map);
+    if (s != EMBER_OK)
+        return s;
+    size_t n_out = rd_reduce_map(x->dims, x->rank, mask, map, n);
+    s = rd_scratch(k, ctx, 2 * n_out, &acc);
+    if (s != EMBER_OK)
+        return s;
+    mx = acc + n_out;
+    double init = rd_identity(p->op, x->dtype);
+    for (size_t o = 0; o < n_out; o++) {
+        acc[o] = init;
+        mx[o] = -INFINITY;
+    }
+    if (p->op == RD_LOGSUMEXP) {
+        for (size_t i = 0; i < n; i++)
+            mx[map[i]] = xv[i] > mx[map[i]] ? xv[i] : mx[map[i]];
+        for (size_t o = 0; o < n_out; o++)
+            acc[o] = 0.0;
+        for (size_t i = 0; i < n; i++)
+            acc[map[i]] += exp(xv[i] - mx[map[i]]);
+        for (size_t o = 0; o < n_out; o++)
+            acc[o] = isinf(mx[o]) ? mx[o] : mx[o] + log(acc[o]);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc[map[i]] = rd_combine(p->op, acc[map[i]], xv[i]);
+        for (size_t o = 0; o < n_out; o++)
+            acc[o] = rd_finish(p->op, acc[o], count);
+    }
+    ember_tensor *y;
+    s = cpu_output(k, ctx, 0, x->dtype, odims, orank, &y);
+    if (s == EMBER_OK)
+        rd_store(y, acc, n_out);
+    return s;
+}
+
+static ember_status rd_create(cpu_kernel *k, const ember_node *node)
+{
+    ember_status s = cpu_kernel_params(k, sizeof(rd_params));
+    if (s != EMBER_OK)
+        return s;
+    rd_params *p = k->params;
+    for (size_t i = 0; i < sizeof rd_names / sizeof rd_names[0]; i++)
+        if (strcmp(k->op, rd_names[i].name) == 0)
+            p->op = rd_names[i].op;
+    p->axes_input = k->opset >= (p->op == RD_SUM ? 13 : 18);
+    int64_t keep = 1, noop = 0;
+    s = cpu_attr_int(k, node, "keepdims", 1, &keep);
+    if (s == EMBER_OK && p->axes_input)
+        s = cpu_attr_int(k, node, "noop_with_empty_axes", 0, &noop);
+    if (s == EMBER_OK && !p->axes_input)
+        s = cpu_attr_ints(k, node, "axes", p->axes, CPU_MAX_RANK, &p->n_axes);
+    p->keepdims = keep != 0;
+    p->noop_empty = noop != 0;
+    k->run = rd_run;
+    return s;
+}
+
+/* ---- ArgMax / ArgMin ------------------------------------------------------ */
+
+typedef struct arg_params {
+    int64_t axis;
+    bool keepdims, last, is_max;
+} arg_params;
+
+static ember_status arg_run(const cpu_kernel *k, ember_kernel_context *ctx)
+{
+    const arg_params *p = k->params;
+    const ember_tensor *x;
+    double *xv;
+    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    if (s != EMBER_OK)
+        return s;
+    size_t axis, outer, len, inner;
+    if (!cpu_normalize_axis(p->axis, x->rank, &axis))
+        return rd_fail_axis(k, 0, x, p->axis);
+    rd_split(x, axis, &outer, &len, &inner);
+    if (len == 0)
+        return cpu_fail_shape(k, 0, x, "the reduced axis is empty");
+    int64_t odims[CPU_MAX_RANK];
+    size_t orank = 0;
+    for (size_t d = 0; d < x->rank; d++)
+        if (d != axis || p->keepdims)
+            odims[orank++] = d == axis ? 1 : x->dims[d];
+    ember_tensor *y;
+    s = cpu_output(k, ctx, 0, EMBER_DTYPE_INT64, odims, orank, &y);
+    if (s != EMBER_OK)
+        return s;
+    int64_t *out = y->data;
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t i = 0; i < inner; i++) {
+            const double *line = xv + o * len * inner + i;
+            size_t best = 0;
+            for (size_t j = 1; j < len; j++) {
+                double v = line[j * inner], b = line[best * inner];
+                bool better = p->is_max ? v > b : v < b;
+                if (better || (p->last && v == b))
+                    best = j;
+            }
+            out[o * inner + i] = (int64_t)best;
+        }
+    }
+    return EMBER_OK;
+}
+
+static ember_status arg_create(cpu_kernel *k, const ember_node *node)
+{
+    ember_status s = cpu_kernel_params(k, sizeof(arg_params));
+    if (s != EMBER_OK)
+        return s;
+    arg_params *p = k->params;
+    int64_t keep = 1, last = 0;
+    s = cpu_attr_int(k, node, "axis", 0, &p->axis);
+    if (s == EMBER_OK)
+        s = cpu_attr_int(k, node, "keepdims", 1, &keep);
+    if (s == EMBER_OK)
+        s = cpu_attr_int(k, node, "select_last_index", 0, &last);
+    p->keepdims = keep != 0;
+    p->last = last != 0;
+    p->is_max = strcmp(k->op, "ArgMax") == 0;
+    k->run = arg_run;
+    return s;
+}
+
+/* ---- CumSum / CumProd ----------------------------------------------------- */
+
+typedef struct cum_params {
+    bool exclusive, reverse, prod;
+} cum_params;
+
+static ember_status cum_run(const cpu_kernel *k, ember_kernel_context *ctx)
+{
+    const cum_params *p = k->params;
+    const ember_tensor *x, *a;
+    double *xv;
+    int64_t axis_v[1];
+    size_t n_axis = 0, axis, outer, len, inner;
+    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    if (s == EMBER_OK)
+        s = cpu_input(k, ctx, 1, &a);
+    if (s == EMBER_OK)
+        s = cpu_read_ints(k, 1, a, axis_v, 1, &n_axis);
+    if (s != EMBER_OK)
+        return s;
+    if (n_axis != 1)
+        return cpu_fail_shape(k, 1, a, "expected one axis");
+    if (!cpu_normalize_axis(axis_v[0], x->rank, &axis))
+        return rd_fail_axis(k, 0, x, axis_v[0]);
+    rd_split(x, axis, &outer, &len, &inner);
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t i = 0; i < inner; i++) {
+            double *line = xv + o * len * inner + i, acc = p->prod ? 1.0 : 0.0;
+            for (size_t j = 0; j < len; j++) {
+                size_t at = (p->reverse ? len - 1 - j : j) * inner;
+                double v = line[at];
+                if (!p->exclusive)
+                    acc = p->prod ? acc * v : acc + v;
+                line[at] = acc;
+                if (p->exclusive)
+                    acc = p->prod ? acc * v : acc + v;
+            }
+        }
+    }
+    ember_tensor *y;
+    s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
+    if (s == EMBER_OK)
+        rd_store(y, xv, cpu_tensor_numel(x));
+    return s;
+}
+
+static ember_status cum_create(cpu_kernel *k, const ember_node *node)
+{
+    ember_status s = cpu_kernel_params(k, sizeof(cum_params));
+    if (s != EMBER_OK)
+        return s;
+    cum_params *p = k->params;
+    int64_t excl = 0, rev = 0;
+    s = cpu_attr_int(k, node, "exclusive", 0, &excl);
+    if (s == EMBER_OK)
+        s = cpu_attr_int(k, node, "reverse", 0, &rev);
+    p->exclusive = excl != 0;
+    p->reverse = rev != 0;
+    p->prod = strcmp(k->op, "CumProd") == 0;
+    k->run = cum_run;
+    return s;
+}
+
+/* ---- TopK ----------------------------------------------------------------- */
+
+typedef struct topk_params {
+    int64_t axis, k; /* k: the attribute (opset 1), else -1 */
+    bool largest;
+} topk_params;
+
+/* Whether element a ranks before b (ties: the lower index first). */
+static bool topk_before(const double *v, size_t a, size_t b, bool largest)
+{
+    if (v[a] != v[b])
+        return largest ? v[a] > v[b] : v[a] < v[b];
+    return a < b;
+}
+
+/* Stable merge sort of idx[0..n) by topk_before; tmp has n entries. */
+static void topk_sort(size_t *idx, size_t *tmp, size_t n, const double *v, bool largest)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, t = lo;
+            while (i < mid && j < hi)
+                tmp[t++] = topk_before(v, idx[j], idx[i], largest) ? idx[j++] : idx[i++];
+            while (i < mid)
+                tmp[t++] = idx[i++];
+            while (j < hi)
+                tmp[t++] = idx[j++];
+        }
+        memcpy(idx, tmp, n * sizeof *idx);
+    }
+}
+
+static ember_status topk_k(const cpu_kernel *k, ember_kernel_context *ctx, int64_t *kk)
+{
+    const topk_params *p = k->params;
+    if (p->k >= 0) {
+        *kk = p->k;
+        return EMBER_OK;
+    }
+    const ember_tensor *t;
+    size_t n = 0;
+    ember_status s = cpu_input(k, ctx, 1, &t);
+    if (s == EMBER_OK)
+        s = cpu_read_ints(k, 1, t, kk, 1, &n);
+    if (s == EMBER_OK && (n != 1 || *kk < 0))
+        return cpu_fail_shape(k, 1, t, "expected one non-negative k");
+    return s;
+}
+
+static ember_status topk_run(const cpu_kernel *k, ember_kernel_context *ctx)
+{
+    const topk_params *p = k->params;
+    const ember_tensor *x;
+    double *xv, *line;
+    int64_t kk = 0;
+    size_t axis, outer, len, inner, *idx;
+    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    if (s == EMBER_OK)
+        s = topk_k(k, ctx, &kk);
+    if (s != EMBER_OK)
+        return s;
+    if (!cpu_normalize_axis(p->axis, x->rank, &axis))
+        return rd_fail_axis(k, 0, x, p->axis);
+    rd_split(x, axis, &outer, &len, &inner);
+    if ((size_t)kk > len)
+        return cpu_fail_shape(k, 0, x, "k is larger than the axis");
+    int64_t odims[CPU_MAX_RANK];
+    memcpy(odims, x->dims, x->rank * sizeof *odims);
+    odims[axis] = kk;
+    ember_tensor *yv, *yi;
+    s = cpu_output(k, ctx, 0, x->dtype, odims, x->rank, &yv);
+    if (s == EMBER_OK)
+        s = cpu_output(k, ctx, 1, EMBER_DTYPE_INT64, odims, x->rank, &yi);
+    if (s == EMBER_OK)
+        s = k->host->ctx_scratch(ctx, (2 * len + 1) * sizeof(size_t), (void **)&idx);
+    if (s == EMBER_OK)
+        s = rd_scratch(k, ctx, len, &line);
+    if (s != EMBER_OK)
+        return s;
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t i = 0; i < inner; i++) {
+            for (size_t j = 0; j < len; j++) {
+                line[j] = xv[(o * len + j) * inner + i];
+                idx[j] = j;
+            }
+            topk_sort(idx, idx + len, len, line, p->largest);
+            for (size_t j = 0; j < (size_t)kk; j++) {
+                size_t at = (o * (size_t)kk + j) * inner + i;
+                rd_set(yv->data, yv->dtype, at, line[idx[j]]);
+                ((int64_t *)yi->data)[at] = (int64_t)idx[j];
+            }
+        }
+    }
+    return EMBER_OK;
+}
+
+static ember_status topk_create(cpu_kernel *k, const ember_node *node)
+{
+    ember_status s = cpu_kernel_params(k, sizeof(topk_params));
+    if (s != EMBER_OK)
+        return s;
+    topk_params *p = k->params;
+    int64_t largest = 1;
+    p->k = -1;
+    s = cpu_attr_int(k, node, "axis", -1, &p->axis);
+    if (s == EMBER_OK && k->opset < 10)
+        s = cpu_attr_int(k, node, "k", 0, &p->k);
+    if (s == EMBER_OK && k->opset >= 11)
+        s = cpu_attr_int(k, node, "largest", 1, &largest);
+    p->largest = largest != 0;
+    k->run = topk_run;
+    return s;
+}
+
+#include "kernels_reduce_norm.inc"
+#include "kernels_reduce_linalg.inc"
+
 const cpu_op_entry cpu_ops_reduce[] = {
+    {"ReduceSum", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceMean", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceMax", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceMin", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceProd", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceL1", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceL2", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceLogSum", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceLogSumExp", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ReduceSumSquare", 1, CPU_OPSET_MAX, NULL, rd_create},
+    {"ArgMax", 1, CPU_OPSET_MAX, NULL, arg_create},
+    {"ArgMin", 1, CPU_OPSET_MAX, NULL, arg_create},
+    {"CumSum", 11, CPU_OPSET_MAX, NULL, cum_create},
+    {"CumProd", 26, CPU_OPSET_MAX, NULL, cum_create},
+    {"TopK", 1, CPU_OPSET_MAX, NULL, topk_create},
+    {"LayerNormalization", 17, CPU_OPSET_MAX, NULL, ln_create},
+    {"RMSNormalization", 23, CPU_OPSET_MAX, NULL, ln_create},
+    {"GroupNormalization", 18, CPU_OPSET_MAX, NULL, gn_create},
+    {"InstanceNormalization", 1, CPU_OPSET_MAX, NULL, in_create},
+    {"LpNormalization", 1, CPU_OPSET_MAX, NULL, lp_create},
+    {"MeanVarianceNormalization", 9, CPU_OPSET_MAX, NULL, mvn_create},
+    {"LRN", 1, CPU_OPSET_MAX, NULL, lrn_create},
+    {"Dropout", 1, CPU_OPSET_MAX, NULL, drop_create},
+    {"NegativeLogLikelihoodLoss", 12, CPU_OPSET_MAX, NULL, nll_create},
+    {"SoftmaxCrossEntropyLoss", 12, CPU_OPSET_MAX, NULL, nll_create},
+    {"Det", 11, CPU_OPSET_MAX, NULL, det_create},
+    {"Einsum", 12, CPU_OPSET_MAX, NULL, ein_create},
     {NULL, 0, 0, NULL, NULL},
 };

@@ -33,8 +33,42 @@ static ember_status copy_as(const cpu_kernel *k, ember_kernel_context *ctx,
 
 /* ---- Identity ---------------------------------------------------------- */
 
+/* Output 0 = a copy of sequence input 0: each item byte for byte, string
+ * items element by element. */
+static ember_status identity_sequence(const cpu_kernel *k, ember_kernel_context *ctx)
+{
+    const ember_host_api *host = k->host;
+    size_t n = host->ctx_sequence_length(ctx, 0);
+    uint32_t dtype = host->ctx_sequence_dtype(ctx, 0);
+    if (dtype != EMBER_DTYPE_STRING && cpu_dtype_size(dtype) == 0)
+        return cpu_fail_dtype(k, 0, dtype);
+    ember_status s = host->ctx_output_sequence(ctx, 0, dtype, n);
+    for (size_t i = 0; s == EMBER_OK && i < n; i++) {
+        const ember_tensor *x = host->ctx_sequence_item(ctx, 0, i);
+        ember_tensor *y;
+        if (x == NULL)
+            return host->fail(EMBER_E_INTERNAL, "node '%s' (%s): input 0 has no item %zu",
+                              k->name, k->op, i);
+        s = host->ctx_output_item(ctx, 0, i, x->dims, x->rank, &y);
+        size_t count = cpu_tensor_numel(x);
+        if (s == EMBER_OK && dtype != EMBER_DTYPE_STRING && count > 0)
+            memcpy(y->data, x->data, count * cpu_dtype_size(dtype));
+        const ember_string *str = x->data;
+        for (size_t j = 0; s == EMBER_OK && dtype == EMBER_DTYPE_STRING && j < count; j++)
+            s = host->tensor_set_string(y, j, str[j].data, str[j].size);
+    }
+    return s;
+}
+
+/* Tensors are copied; sequences item by item; an empty optional stays
+ * empty. */
 static ember_status identity_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
+    uint32_t kind = k->host->ctx_input_kind(ctx, 0);
+    if (kind == EMBER_VALUE_SEQUENCE)
+        return identity_sequence(k, ctx);
+    if (kind == EMBER_VALUE_NONE)
+        return k->host->ctx_output_none(ctx, 0);
     const ember_tensor *x;
     ember_status s = fixed_input(k, ctx, &x);
     return s == EMBER_OK ? copy_as(k, ctx, x, x->dims, x->rank) : s;

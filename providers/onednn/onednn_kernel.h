@@ -150,6 +150,7 @@ typedef struct onednn_op_entry {
 
 ember_status onednn_create_conv(onednn_kernel *k, const ember_node *node);
 bool onednn_check_conv(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_conv_transpose(onednn_kernel *k, const ember_node *node);
 ember_status onednn_create_matmul(onednn_kernel *k, const ember_node *node);
 bool onednn_check_matmul(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_gemm(onednn_kernel *k, const ember_node *node);

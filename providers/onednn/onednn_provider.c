@@ -14,6 +14,7 @@
 
 static const onednn_op_entry ops[] = {
     {"Conv", 1, ONEDNN_OPSET_MAX, onednn_check_conv, onednn_create_conv},
+    {"ConvTranspose", 1, ONEDNN_OPSET_MAX, onednn_check_conv, onednn_create_conv_transpose},
     {"MatMul", 1, ONEDNN_OPSET_MAX, onednn_check_matmul, onednn_create_matmul},
     {"Gemm", 6, ONEDNN_OPSET_MAX, onednn_check_gemm, onednn_create_gemm},
     {"MaxPool", 1, ONEDNN_OPSET_MAX, onednn_check_pool, onednn_create_pool},

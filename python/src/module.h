@@ -93,6 +93,9 @@ PyArray_Descr *py_descr_for(ember_dtype dtype);
  * returns false when there is none. */
 bool py_dtype_of(PyArray_Descr *descr, ember_dtype *out);
 
+/* The most dims a value may have here (numpy's limit). */
+#define EMBER_PY_MAX_RANK 64
+
 /* ---- values (value.c) ------------------------------------------------------------- */
 
 /* A new Value that owns `value` (taken on success and on failure). */
@@ -113,5 +116,16 @@ PyObject *py_array_take(ember_value *value);
 bool py_value_detach(py_value *self);
 /* The wrapped value, or NULL with an exception set when invalidated. */
 ember_value *py_value_get(py_value *self);
+
+/* ---- DLPack (dlpack.c) ------------------------------------------------------------ */
+
+/* Value.__dlpack__(*, stream=None, max_version=None, dl_device=None, copy=None). */
+PyObject *py_value_dlpack(py_value *self, PyObject *args, PyObject *kwargs);
+/* Value.__dlpack_device__() -> (device_type, device_id). */
+PyObject *py_value_dlpack_device(py_value *self, PyObject *unused);
+/* Value.from_dlpack(capsule): wraps the tensor, marks the capsule used. */
+PyObject *py_value_from_dlpack(PyObject *cls, PyObject *capsule);
+/* Hands an imported DLPack tensor back to its producer (Value's dealloc). */
+void py_value_release_dl(py_value *self);
 
 #endif /* EMBER_PY_MODULE_H */
