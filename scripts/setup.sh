@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="gcc meson ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev \
-libopenblas-dev libcmocka-dev python3 python3-venv python3-pip"
+libopenblas-dev libdnnl-dev libcmocka-dev python3 python3-venv python3-pip"
 
 install_apt() {
     local missing=()

@@ -135,7 +135,8 @@ static ember_status copy_strings(const ember_tensor *dst, const ember_tensor *sr
         char *bytes = util_malloc(s[i].size + 1);
         if (!bytes)
             return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory copying strings");
-        memcpy(bytes, s[i].data, s[i].size);
+        if (s[i].size)
+            memcpy(bytes, s[i].data, s[i].size);
         bytes[s[i].size] = '\0';
         util_free((void *)d[i].data);
         d[i] = (ember_string){bytes, s[i].size};

@@ -26,7 +26,7 @@ const cpu_op_entry cpu_ops_base[] = {
     {"Flatten", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_flatten},
     {"Transpose", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_transpose},
     {"Concat", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_concat},
-    {"Identity", 1, CPU_OPSET_MAX, cpu_check_any_fixed, cpu_create_identity},
+    {"Identity", 1, CPU_OPSET_MAX, NULL, cpu_create_identity}, // any type, sequences too
     {"Constant", 1, CPU_OPSET_MAX, cpu_check_constant, cpu_create_constant},
     {"Shape", 1, CPU_OPSET_MAX, NULL, cpu_create_shape},
     {"Gather", 1, CPU_OPSET_MAX, cpu_check_gather, cpu_create_gather},

@@ -75,15 +75,21 @@ static void rd_set(void *data, uint32_t dtype, size_t i, double v)
         ((int32_t *)data)[i] = (int32_t)rd_to_int(v, -2147483648.0, 2147483647.0);
         break;
     case EMBER_DTYPE_INT64:
-        ((int64_t *)data)[i] = rd_to_int(v, -9223372036854775808.0, 9.3e18);
+        ((int64_t *)data)[i] = rd_to_int(v, -9223372036854775808.0, 9223372036854775807.0);
         break;
     case EMBER_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)rd_to_uint(v, 255); break;
     case EMBER_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)rd_to_uint(v, 65535); break;
     case EMBER_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)rd_to_uint(v, 4294967295.0); break;
-    case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = rd_to_uint(v, 1.9e19); break;
+    case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = rd_to_uint(v, 18446744073709551615.0); break;
     case EMBER_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
     default: break;
     }
+}
+
+/* Claim check: input 0 is numeric or bool (when known). */
+static bool rd_check(const ember_host_api *host, const ember_node *node)
+{
+    return cpu_input_dtype_in(host, node, 0, CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL));
 }
 
 /* Scratch array of n doubles (at least one element). */
@@ -339,12 +345,126 @@ static ember_status rd_copy_through(const cpu_kernel *k, ember_kernel_context *c
     return s;
 }
 
+/* Float path: acc[n_out] receives the results. */
+static void rd_reduce_float(rd_op op, uint32_t dtype, const double *xv, const size_t *map,
+                            size_t n, size_t n_out, size_t count, double *acc, double *mx)
+{
+    double init = rd_identity(op, dtype);
+    for (size_t o = 0; o < n_out; o++) {
+        acc[o] = op == RD_LOGSUMEXP ? 0.0 : init;
+        mx[o] = -INFINITY;
+    }
+    if (op != RD_LOGSUMEXP) {
+        for (size_t i = 0; i < n; i++)
+            acc[map[i]] = rd_combine(op, acc[map[i]], xv[i]);
+        for (size_t o = 0; o < n_out; o++)
+            acc[o] = rd_finish(op, acc[o], count);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        mx[map[i]] = xv[i] > mx[map[i]] ? xv[i] : mx[map[i]];
+    for (size_t i = 0; i < n; i++)
+        acc[map[i]] += exp(xv[i] - mx[map[i]]);
+    for (size_t o = 0; o < n_out; o++)
+        acc[o] = isinf(mx[o]) ? mx[o] : mx[o] + log(acc[o]);
+}
+
+/* Raw integer element i (bits of a uint64 kept as they are). */
+static uint64_t rd_get_bits(const void *data, uint32_t dtype, size_t i)
+{
+    switch (dtype) {
+    case EMBER_DTYPE_INT8: return (uint64_t)(int64_t)((const int8_t *)data)[i];
+    case EMBER_DTYPE_INT16: return (uint64_t)(int64_t)((const int16_t *)data)[i];
+    case EMBER_DTYPE_INT32: return (uint64_t)(int64_t)((const int32_t *)data)[i];
+    case EMBER_DTYPE_INT64: return (uint64_t)((const int64_t *)data)[i];
+    case EMBER_DTYPE_UINT8: return ((const uint8_t *)data)[i];
+    case EMBER_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case EMBER_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    default: return ((const uint64_t *)data)[i];
+    }
+}
+
+/* Stores the low bits (integer results wrap, as numpy's do). */
+static void rd_set_bits(void *data, uint32_t dtype, size_t i, uint64_t v)
+{
+    switch (cpu_dtype_size(dtype)) {
+    case 1: ((uint8_t *)data)[i] = (uint8_t)v; break;
+    case 2: ((uint16_t *)data)[i] = (uint16_t)v; break;
+    case 4: ((uint32_t *)data)[i] = (uint32_t)v; break;
+    default: ((uint64_t *)data)[i] = v; break;
+    }
+}
+
+/* a > b for the dtype's ordering. */
+static bool rd_int_greater(uint64_t a, uint64_t b, bool is_unsigned)
+{
+    return is_unsigned ? a > b : (int64_t)a > (int64_t)b;
+}
+
+/* Integer path (exact, wrapping) for the ops that stay in the integers;
+ * needs count > 0. acc holds n_out uint64 slots. */
+static void rd_reduce_int(rd_op op, const ember_tensor *x, const size_t *map, size_t n,
+                          size_t n_out, size_t count, uint64_t *acc, ember_tensor *y)
+{
+    bool uns = (CPU_DT(x->dtype) & CPU_DT_UNSIGNED) != 0;
+    bool *seen = (bool *)(acc + n_out);
+    memset(seen, 0, n_out);
+    for (size_t o = 0; o < n_out; o++)
+        acc[o] = op == RD_PROD ? 1u : 0u;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = rd_get_bits(x->data, x->dtype, i), *a = &acc[map[i]];
+        switch (op) {
+        case RD_MAX:
+        case RD_MIN:
+            if (!seen[map[i]] || rd_int_greater(v, *a, uns) == (op == RD_MAX))
+                *a = v;
+            seen[map[i]] = true;
+            break;
+        case RD_PROD: *a *= v; break;
+        case RD_L1: *a += !uns && (int64_t)v < 0 ? 0u - v : v; break;
+        case RD_SUMSQUARE: *a += v * v; break;
+        default: *a += v; break;
+        }
+    }
+    for (size_t o = 0; o < n_out; o++) {
+        uint64_t v = acc[o];
+        if (op == RD_MEAN)
+            v = uns ? v / count : (uint64_t)((int64_t)v / (int64_t)count);
+        rd_set_bits(y->data, y->dtype, o, v);
+    }
+}
+
+static bool rd_int_path(rd_op op, uint32_t dtype, size_t count)
+{
+    bool int_op = op == RD_SUM || op == RD_MEAN || op == RD_MAX || op == RD_MIN ||
+                  op == RD_PROD || op == RD_L1 || op == RD_SUMSQUARE;
+    return int_op && count > 0 && (CPU_DT(dtype) & (CPU_DT_SIGNED | CPU_DT_UNSIGNED));
+}
+
+/* Output shape of the reduction; *count gets the reduced element count. */
+static size_t rd_out_dims(const ember_tensor *x, uint32_t mask, bool keepdims, int64_t *odims,
+                          size_t *count)
+{
+    size_t orank = 0;
+    *count = 1;
+    for (size_t d = 0; d < x->rank; d++) {
+        if (mask >> d & 1u) {
+            *count *= (size_t)x->dims[d];
+            if (keepdims)
+                odims[orank++] = 1;
+        } else {
+            odims[orank++] = x->dims[d];
+        }
+    }
+    return orank;
+}
+
 static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const rd_params *p = k->params;
     const ember_tensor *x;
-    double *xv, *acc, *mx = NULL;
-    size_t *map;
+    double *xv, *acc;
+    size_t *map, count;
     ember_status s = rd_input(k, ctx, 0, &x, &xv);
     uint32_t mask = 0;
     bool noop = false;
@@ -355,49 +475,25 @@ static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (noop)
         return rd_copy_through(k, ctx, x);
     int64_t odims[CPU_MAX_RANK];
-    size_t orank = 0, n = cpu_tensor_numel(x), count = 1;
-    for (size_t d = 0; d < x->rank; d++) {
-        if (mask >> d & 1u) {
-            count *= (size_t)x->dims[d];
-            if (p->keepdims)
-                odims[orank++] = 1;
-        } else {
-            odims[orank++] = x->dims[d];
-        }
-    }
+    size_t orank = rd_out_dims(x, mask, p->keepdims, odims, &count);
+    size_t n = cpu_tensor_numel(x);
     s = k->host->ctx_scratch(ctx, (n + 1) * sizeof(size_t), (void **)&map);
     if (s != EMBER_OK)
         return s;
     size_t n_out = rd_reduce_map(x->dims, x->rank, mask, map, n);
+    ember_tensor *y;
     s = rd_scratch(k, ctx, 2 * n_out, &acc);
+    if (s == EMBER_OK)
+        s = cpu_output(k, ctx, 0, x->dtype, odims, orank, &y);
     if (s != EMBER_OK)
         return s;
-    mx = acc + n_out;
-    double init = rd_identity(p->op, x->dtype);
-    for (size_t o = 0; o < n_out; o++) {
-        acc[o] = init;
-        mx[o] = -INFINITY;
+    if (rd_int_path(p->op, x->dtype, count)) {
+        rd_reduce_int(p->op, x, map, n, n_out, count, (uint64_t *)acc, y);
+        return EMBER_OK;
     }
-    if (p->op == RD_LOGSUMEXP) {
-        for (size_t i = 0; i < n; i++)
-            mx[map[i]] = xv[i] > mx[map[i]] ? xv[i] : mx[map[i]];
-        for (size_t o = 0; o < n_out; o++)
-            acc[o] = 0.0;
-        for (size_t i = 0; i < n; i++)
-            acc[map[i]] += exp(xv[i] - mx[map[i]]);
-        for (size_t o = 0; o < n_out; o++)
-            acc[o] = isinf(mx[o]) ? mx[o] : mx[o] + log(acc[o]);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            acc[map[i]] = rd_combine(p->op, acc[map[i]], xv[i]);
-        for (size_t o = 0; o < n_out; o++)
-            acc[o] = rd_finish(p->op, acc[o], count);
-    }
-    ember_tensor *y;
-    s = cpu_output(k, ctx, 0, x->dtype, odims, orank, &y);
-    if (s == EMBER_OK)
-        rd_store(y, acc, n_out);
-    return s;
+    rd_reduce_float(p->op, x->dtype, xv, map, n, n_out, count, acc, acc + n_out);
+    rd_store(y, acc, n_out);
+    return EMBER_OK;
 }
 
 static ember_status rd_create(cpu_kernel *k, const ember_node *node)
@@ -671,32 +767,32 @@ static ember_status topk_create(cpu_kernel *k, const ember_node *node)
 #include "kernels_reduce_linalg.inc"
 
 const cpu_op_entry cpu_ops_reduce[] = {
-    {"ReduceSum", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceMean", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceMax", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceMin", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceProd", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceL1", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceL2", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceLogSum", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceLogSumExp", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ReduceSumSquare", 1, CPU_OPSET_MAX, NULL, rd_create},
-    {"ArgMax", 1, CPU_OPSET_MAX, NULL, arg_create},
-    {"ArgMin", 1, CPU_OPSET_MAX, NULL, arg_create},
-    {"CumSum", 11, CPU_OPSET_MAX, NULL, cum_create},
-    {"CumProd", 26, CPU_OPSET_MAX, NULL, cum_create},
-    {"TopK", 1, CPU_OPSET_MAX, NULL, topk_create},
-    {"LayerNormalization", 17, CPU_OPSET_MAX, NULL, ln_create},
-    {"RMSNormalization", 23, CPU_OPSET_MAX, NULL, ln_create},
-    {"GroupNormalization", 18, CPU_OPSET_MAX, NULL, gn_create},
-    {"InstanceNormalization", 1, CPU_OPSET_MAX, NULL, in_create},
-    {"LpNormalization", 1, CPU_OPSET_MAX, NULL, lp_create},
-    {"MeanVarianceNormalization", 9, CPU_OPSET_MAX, NULL, mvn_create},
-    {"LRN", 1, CPU_OPSET_MAX, NULL, lrn_create},
-    {"Dropout", 1, CPU_OPSET_MAX, NULL, drop_create},
-    {"NegativeLogLikelihoodLoss", 12, CPU_OPSET_MAX, NULL, nll_create},
-    {"SoftmaxCrossEntropyLoss", 12, CPU_OPSET_MAX, NULL, nll_create},
-    {"Det", 11, CPU_OPSET_MAX, NULL, det_create},
-    {"Einsum", 12, CPU_OPSET_MAX, NULL, ein_create},
+    {"ReduceSum", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceMean", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceMax", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceMin", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceProd", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceL1", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceL2", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceLogSum", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceLogSumExp", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ReduceSumSquare", 1, CPU_OPSET_MAX, rd_check, rd_create},
+    {"ArgMax", 1, CPU_OPSET_MAX, rd_check, arg_create},
+    {"ArgMin", 1, CPU_OPSET_MAX, rd_check, arg_create},
+    {"CumSum", 11, CPU_OPSET_MAX, rd_check, cum_create},
+    {"CumProd", 26, CPU_OPSET_MAX, rd_check, cum_create},
+    {"TopK", 1, CPU_OPSET_MAX, rd_check, topk_create},
+    {"LayerNormalization", 17, CPU_OPSET_MAX, rd_check, ln_create},
+    {"RMSNormalization", 23, CPU_OPSET_MAX, rd_check, ln_create},
+    {"GroupNormalization", 18, CPU_OPSET_MAX, rd_check, gn_create},
+    {"InstanceNormalization", 1, CPU_OPSET_MAX, rd_check, in_create},
+    {"LpNormalization", 1, CPU_OPSET_MAX, rd_check, lp_create},
+    {"MeanVarianceNormalization", 9, CPU_OPSET_MAX, rd_check, mvn_create},
+    {"LRN", 1, CPU_OPSET_MAX, rd_check, lrn_create},
+    {"Dropout", 1, CPU_OPSET_MAX, rd_check, drop_create},
+    {"NegativeLogLikelihoodLoss", 12, CPU_OPSET_MAX, rd_check, nll_create},
+    {"SoftmaxCrossEntropyLoss", 12, CPU_OPSET_MAX, rd_check, nll_create},
+    {"Det", 11, CPU_OPSET_MAX, rd_check, det_create},
+    {"Einsum", 12, CPU_OPSET_MAX, rd_check, ein_create},
     {NULL, 0, 0, NULL, NULL},
 };

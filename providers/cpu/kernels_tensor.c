@@ -33,8 +33,24 @@ static ember_status copy_as(const cpu_kernel *k, ember_kernel_context *ctx,
 
 /* ---- Identity ---------------------------------------------------------- */
 
-/* Output 0 = a copy of sequence input 0: each item byte for byte, string
- * items element by element. */
+/* Copies tensor x into y (same dtype and shape): bytes, or one
+ * tensor_set_string per element for strings. */
+static ember_status identity_copy(const cpu_kernel *k, ember_tensor *y, const ember_tensor *x)
+{
+    size_t count = cpu_tensor_numel(x);
+    if (x->dtype != EMBER_DTYPE_STRING) {
+        if (count > 0 && y->data != x->data)
+            memcpy(y->data, x->data, count * cpu_dtype_size(x->dtype));
+        return EMBER_OK;
+    }
+    const ember_string *str = x->data;
+    ember_status s = EMBER_OK;
+    for (size_t i = 0; s == EMBER_OK && i < count; i++)
+        s = k->host->tensor_set_string(y, i, str[i].data, str[i].size);
+    return s;
+}
+
+/* Output 0 = a copy of sequence input 0, item by item. */
 static ember_status identity_sequence(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const ember_host_api *host = k->host;
@@ -50,18 +66,14 @@ static ember_status identity_sequence(const cpu_kernel *k, ember_kernel_context 
             return host->fail(EMBER_E_INTERNAL, "node '%s' (%s): input 0 has no item %zu",
                               k->name, k->op, i);
         s = host->ctx_output_item(ctx, 0, i, x->dims, x->rank, &y);
-        size_t count = cpu_tensor_numel(x);
-        if (s == EMBER_OK && dtype != EMBER_DTYPE_STRING && count > 0)
-            memcpy(y->data, x->data, count * cpu_dtype_size(dtype));
-        const ember_string *str = x->data;
-        for (size_t j = 0; s == EMBER_OK && dtype == EMBER_DTYPE_STRING && j < count; j++)
-            s = host->tensor_set_string(y, j, str[j].data, str[j].size);
+        if (s == EMBER_OK)
+            s = identity_copy(k, y, x);
     }
     return s;
 }
 
-/* Tensors are copied; sequences item by item; an empty optional stays
- * empty. */
+/* Tensors (strings too, when the static type did not rule them out) are
+ * copied; sequences item by item; an empty optional stays empty. */
 static ember_status identity_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     uint32_t kind = k->host->ctx_input_kind(ctx, 0);
@@ -70,8 +82,13 @@ static ember_status identity_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (kind == EMBER_VALUE_NONE)
         return k->host->ctx_output_none(ctx, 0);
     const ember_tensor *x;
-    ember_status s = fixed_input(k, ctx, &x);
-    return s == EMBER_OK ? copy_as(k, ctx, x, x->dims, x->rank) : s;
+    ember_tensor *y;
+    ember_status s = cpu_input(k, ctx, 0, &x);
+    if (s == EMBER_OK && x->dtype != EMBER_DTYPE_STRING && cpu_dtype_size(x->dtype) == 0)
+        s = cpu_fail_dtype(k, 0, x->dtype);
+    if (s == EMBER_OK)
+        s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
+    return s == EMBER_OK ? identity_copy(k, y, x) : s;
 }
 
 ember_status cpu_create_identity(cpu_kernel *k, const ember_node *node)

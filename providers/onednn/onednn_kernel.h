@@ -79,8 +79,7 @@ typedef struct onednn_plan {
     struct onednn_plan *next;
     int64_t key[ONEDNN_KEY_MAX];
     size_t n_key;
-    dnnl_primitive_t prim;
-    size_t scratch_bytes; /* the primitive's scratchpad (user mode) */
+    dnnl_primitive_t prim; /* user scratchpad mode; NULL in claim-time probes */
     onednn_arg args[ONEDNN_MAX_ARGS];
     size_t n_args;
     size_t n_outputs;
@@ -107,8 +106,8 @@ typedef void (*onednn_finish_fn)(const onednn_kernel *k, const onednn_plan *plan
                                  ember_tensor *const *outputs);
 
 /*
- * A kernel. Invariants: everything but `cache` is written by kernel_create
- * only; `fixed` is the plan built there when every input shape was static
+ * A kernel. Invariants: everything but `cache` and `consts` is written by
+ * kernel_create only; `fixed` is the plan built there when every input shape was static
  * (NULL otherwise); `cache` holds the plans built at run time and
  * `consts` the reordered constant inputs, both guarded by `lock` after
  * kernel_create, and both only grow.
@@ -130,6 +129,9 @@ struct ember_kernel {
     onednn_plan *fixed;
     pthread_mutex_t lock;
     bool has_lock;
+    /* Claim-time probe: plans stop at primitive descriptors (enough to
+     * know oneDNN supports the node) and compile nothing. */
+    bool is_trial;
     onednn_plan *cache;
     onednn_const *consts;
 };

@@ -3,6 +3,8 @@
  * do (numpy.testing.assert_allclose): same dtype and shape, floats within
  * |actual - expected| <= atol + rtol * |expected| with NaN equal to NaN and
  * infinities equal to themselves; integers, bools and strings exactly.
+ * Sequences match when they have the same length and element type and each
+ * item matches; empty optionals match empty optionals.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -155,8 +157,8 @@ static bool same_shape(const ember_value *a, const ember_value *b)
             !memcmp(ember_value_get_dims(a), ember_value_get_dims(b), rank * sizeof(int64_t)));
 }
 
-bool conf_compare(const char *name, const ember_value *expected, const ember_value *actual,
-                  double rtol, double atol, char *why)
+static bool compare_tensor(const char *name, const ember_value *expected,
+                           const ember_value *actual, double rtol, double atol, char *why)
 {
     ember_dtype dtype = ember_value_get_dtype(expected);
     if (ember_value_get_dtype(actual) != dtype)
@@ -178,4 +180,52 @@ bool conf_compare(const char *name, const ember_value *expected, const ember_val
     if (dtype == EMBER_DTYPE_STRING)
         return compare_strings(name, expected, actual, why);
     return compare_exact(name, expected, actual, why);
+}
+
+static const char *kind_name(ember_value_kind kind)
+{
+    switch (kind) {
+    case EMBER_VALUE_TENSOR: return "tensor";
+    case EMBER_VALUE_SEQUENCE: return "sequence";
+    case EMBER_VALUE_NONE: return "empty optional";
+    default: return "missing value";
+    }
+}
+
+/* Same length and element type, then item by item as tensors. */
+static bool compare_sequence(const char *name, const ember_value *expected,
+                             const ember_value *actual, double rtol, double atol, char *why)
+{
+    size_t n = ember_value_get_sequence_length(expected);
+    size_t n_actual = ember_value_get_sequence_length(actual);
+    ember_dtype dtype = ember_value_get_dtype(expected);
+    if (n_actual != n)
+        return fail(why, "output '%s': a sequence of %zu tensors, expected %zu", name, n_actual,
+                    n);
+    if (ember_value_get_dtype(actual) != dtype)
+        return fail(why, "output '%s': a sequence of %s, expected %s", name,
+                    ember_dtype_name(ember_value_get_dtype(actual)), ember_dtype_name(dtype));
+    for (size_t i = 0; i < n; i++) {
+        char item_name[512];
+        snprintf(item_name, sizeof item_name, "%s[%zu]", name, i);
+        if (!compare_tensor(item_name, ember_value_get_sequence_item(expected, i),
+                            ember_value_get_sequence_item(actual, i), rtol, atol, why))
+            return false;
+    }
+    return true;
+}
+
+bool conf_compare(const char *name, const ember_value *expected, const ember_value *actual,
+                  double rtol, double atol, char *why)
+{
+    ember_value_kind kind = ember_value_get_kind(expected);
+    ember_value_kind got = ember_value_get_kind(actual);
+    if (got != kind)
+        return fail(why, "output '%s': a %s, expected a %s", name, kind_name(got),
+                    kind_name(kind));
+    if (kind == EMBER_VALUE_SEQUENCE)
+        return compare_sequence(name, expected, actual, rtol, atol, why);
+    if (kind == EMBER_VALUE_TENSOR)
+        return compare_tensor(name, expected, actual, rtol, atol, why);
+    return true;
 }

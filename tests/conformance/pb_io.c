@@ -1,7 +1,9 @@
 /*
  * Reads the ONNX test data files with protobuf-c: input_K.pb/output_K.pb as
- * TensorProto turned into host ember_values, and model.onnx scanned for its
- * operator types and for inputs/outputs that are not plain tensors.
+ * the proto the model's input/output type calls for (TensorProto,
+ * SequenceProto of tensors, OptionalProto of a tensor or a sequence) turned
+ * into host ember_values, and model.onnx scanned for its operator types and
+ * the kinds of its inputs and outputs.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -131,8 +133,10 @@ static bool load_strings(const Onnx__TensorProto *t, size_t n, conf_tensor *out,
     ember_string *items = calloc(n + 1, sizeof *items);
     if (!items)
         return fail(why, "%s: out of memory", path);
-    for (size_t i = 0; i < n; i++)
-        items[i] = (ember_string){(const char *)t->string_data[i].data, t->string_data[i].len};
+    for (size_t i = 0; i < n; i++) { // protobuf-c leaves data NULL for an empty string
+        const char *data = (const char *)t->string_data[i].data;
+        items[i] = (ember_string){data ? data : "", t->string_data[i].len};
+    }
     ember_status s = ember_value_create_strings(t->dims, t->n_dims, items, &out->value);
     free(items);
     if (s != EMBER_OK)
@@ -181,22 +185,125 @@ static bool tensor_to_value(const Onnx__TensorProto *t, conf_tensor *out, const 
     return load_numeric(t, n, out, path, why);
 }
 
-bool conf_tensor_load(const char *path, conf_tensor *out, char *why)
+/* ---- SequenceProto and OptionalProto -> host values ------------------------- */
+
+static const char *data_type_name(int32_t elem_type)
+{
+    static const char *const names[] = {"undefined", "tensors", "sparse tensors",
+                                        "sequences", "maps",    "optionals"};
+    return elem_type >= 0 && elem_type <= 5 ? names[elem_type] : "unknown values";
+}
+
+/* A host sequence of copies of the proto's tensors; `declared` gives the
+ * element type of an empty one (float32 when the model does not say, as
+ * for SequenceEmpty's default). */
+static bool sequence_to_value(const Onnx__SequenceProto *sp, ember_dtype declared,
+                              ember_value **out, const char *path, char *why)
+{
+    size_t n = sp->n_tensor_values;
+    bool is_tensors = sp->elem_type == ONNX__SEQUENCE_PROTO__DATA_TYPE__TENSOR ||
+                      (sp->elem_type == ONNX__SEQUENCE_PROTO__DATA_TYPE__UNDEFINED && n == 0);
+    if (!is_tensors)
+        return fail(why, "%s: a sequence of %s is not supported", path,
+                    data_type_name(sp->elem_type));
+    conf_tensor *items = calloc(n + 1, sizeof *items);
+    const ember_value **values = calloc(n + 1, sizeof *values);
+    bool ok = items && values;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = tensor_to_value(sp->tensor_values[i], &items[i], path, why);
+        values[i] = items[i].value;
+    }
+    ember_dtype dtype = n > 0 && ok ? ember_value_get_dtype(values[0]) : declared;
+    dtype = dtype == EMBER_DTYPE_UNDEFINED ? EMBER_DTYPE_FLOAT32 : dtype;
+    if (ok && ember_value_create_sequence(dtype, values, n, out) != EMBER_OK)
+        ok = fail(why, "%s: %s", path, ember_last_error());
+    for (size_t i = 0; items && i < n; i++)
+        conf_tensor_free(&items[i]);
+    free(items);
+    free(values);
+    if (!ok && !why[0])
+        fail(why, "%s: out of memory", path);
+    return ok;
+}
+
+/* An optional holding a tensor is that tensor, one holding a sequence that
+ * sequence; an empty one (no elem_type, or no value) is a NONE value. */
+static bool optional_to_value(const Onnx__OptionalProto *op, ember_dtype declared,
+                              conf_tensor *out, const char *path, char *why)
+{
+    switch (op->elem_type) {
+    case ONNX__OPTIONAL_PROTO__DATA_TYPE__TENSOR:
+        if (op->tensor_value)
+            return tensor_to_value(op->tensor_value, out, path, why);
+        break;
+    case ONNX__OPTIONAL_PROTO__DATA_TYPE__SEQUENCE:
+        if (op->sequence_value)
+            return sequence_to_value(op->sequence_value, declared, &out->value, path, why);
+        break;
+    case ONNX__OPTIONAL_PROTO__DATA_TYPE__UNDEFINED: break;
+    default:
+        return fail(why, "%s: an optional of %s is not supported", path,
+                    data_type_name(op->elem_type));
+    }
+    if (ember_value_create_none(&out->value) != EMBER_OK)
+        return fail(why, "%s: %s", path, ember_last_error());
+    return true;
+}
+
+/* ---- one data file -------------------------------------------------------------- */
+
+static bool tensor_file(const uint8_t *bytes, size_t size, conf_tensor *out, const char *path,
+                        char *why)
+{
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, bytes);
+    if (!t)
+        return fail(why, "%s: not a valid TensorProto", path);
+    bool ok = (out->name = strdup(t->name ? t->name : "")) != NULL &&
+              tensor_to_value(t, out, path, why);
+    onnx__tensor_proto__free_unpacked(t, NULL);
+    return ok;
+}
+
+static bool sequence_file(const uint8_t *bytes, size_t size, ember_dtype declared,
+                          conf_tensor *out, const char *path, char *why)
+{
+    Onnx__SequenceProto *sp = onnx__sequence_proto__unpack(NULL, size, bytes);
+    if (!sp)
+        return fail(why, "%s: not a valid SequenceProto", path);
+    bool ok = (out->name = strdup(sp->name ? sp->name : "")) != NULL &&
+              sequence_to_value(sp, declared, &out->value, path, why);
+    onnx__sequence_proto__free_unpacked(sp, NULL);
+    return ok;
+}
+
+static bool optional_file(const uint8_t *bytes, size_t size, ember_dtype declared,
+                          conf_tensor *out, const char *path, char *why)
+{
+    Onnx__OptionalProto *op = onnx__optional_proto__unpack(NULL, size, bytes);
+    if (!op)
+        return fail(why, "%s: not a valid OptionalProto", path);
+    bool ok = (out->name = strdup(op->name ? op->name : "")) != NULL &&
+              optional_to_value(op, declared, out, path, why);
+    onnx__optional_proto__free_unpacked(op, NULL);
+    return ok;
+}
+
+bool conf_value_load(const char *path, const conf_io_type *type, conf_tensor *out, char *why)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (!read_file(path, &bytes, &size, why))
         return false;
-    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, bytes);
-    free(bytes);
-    if (!t)
-        return fail(why, "%s: not a valid TensorProto", path);
+    conf_kind kind = type ? type->kind : CONF_KIND_TENSOR;
+    ember_dtype declared = type ? type->dtype : EMBER_DTYPE_UNDEFINED;
     conf_tensor result = {0};
-    bool ok = (result.name = strdup(t->name ? t->name : "")) != NULL &&
-              tensor_to_value(t, &result, path, why);
-    onnx__tensor_proto__free_unpacked(t, NULL);
+    bool ok = kind == CONF_KIND_SEQUENCE ? sequence_file(bytes, size, declared, &result, path, why)
+              : kind == CONF_KIND_OPTIONAL
+                  ? optional_file(bytes, size, declared, &result, path, why)
+                  : tensor_file(bytes, size, &result, path, why);
+    free(bytes);
     if (!ok) {
-        free(result.name);
+        conf_tensor_free(&result);
         if (!why[0])
             fail(why, "%s: out of memory", path);
         return false;
@@ -252,12 +359,10 @@ static bool scan_graph(conf_model_scan *scan, const Onnx__GraphProto *graph)
     return true;
 }
 
-static const char *kind_name(const Onnx__TypeProto *type)
+static const char *type_case_name(const Onnx__TypeProto *type)
 {
-    if (!type)
-        return "value of unknown type";
     switch (type->value_case) {
-    case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE: return NULL;
+    case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE: return "tensor";
     case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: return "sequence";
     case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: return "map";
     case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: return "optional";
@@ -266,20 +371,61 @@ static const char *kind_name(const Onnx__TypeProto *type)
     }
 }
 
-static void find_unsupported(conf_model_scan *scan, const Onnx__GraphProto *graph)
+/* The element type when `type` is a tensor type (UNDEFINED when unstated). */
+static bool tensor_elem(const Onnx__TypeProto *type, ember_dtype *out)
 {
-    for (int pass = 0; pass < 2 && !scan->unsupported[0]; pass++) {
-        size_t n = pass ? graph->n_output : graph->n_input;
-        Onnx__ValueInfoProto **vis = pass ? graph->output : graph->input;
-        for (size_t i = 0; i < n; i++) {
-            const char *kind = kind_name(vis[i]->type);
-            if (!kind)
-                continue;
-            snprintf(scan->unsupported, sizeof scan->unsupported, "%s '%s' is a %s",
-                     pass ? "output" : "input", vis[i]->name ? vis[i]->name : "", kind);
-            break;
-        }
+    if (!type || type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
+        return false;
+    const Onnx__TypeProto__Tensor *tt = type->tensor_type;
+    *out = tt->has_elem_type ? (ember_dtype)tt->elem_type : EMBER_DTYPE_UNDEFINED;
+    return true;
+}
+
+/* Whether `type` is a sequence of tensors; *out gets their element type. */
+static bool sequence_elem(const Onnx__TypeProto *type, ember_dtype *out)
+{
+    return type && type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE &&
+           type->sequence_type && tensor_elem(type->sequence_type->elem_type, out);
+}
+
+/* Decodes what an input/output holds; returns NULL, or the name of a kind
+ * the runner does not read. */
+static const char *io_type(const Onnx__TypeProto *type, conf_io_type *out)
+{
+    *out = (conf_io_type){CONF_KIND_TENSOR, EMBER_DTYPE_UNDEFINED};
+    if (!type)
+        return "value of unknown type";
+    if (tensor_elem(type, &out->dtype))
+        return NULL;
+    if (type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) {
+        out->kind = CONF_KIND_SEQUENCE;
+        return sequence_elem(type, &out->dtype) ? NULL : "sequence of non-tensors";
     }
+    if (type->value_case != ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)
+        return type_case_name(type);
+    out->kind = CONF_KIND_OPTIONAL;
+    const Onnx__TypeProto *elem = type->optional_type ? type->optional_type->elem_type : NULL;
+    if (tensor_elem(elem, &out->dtype) || sequence_elem(elem, &out->dtype))
+        return NULL;
+    return "optional of neither a tensor nor a sequence of tensors";
+}
+
+/* Decodes the types of a graph's inputs or outputs into *types; the first
+ * kind the runner lacks goes into scan->unsupported. */
+static bool scan_io(conf_model_scan *scan, Onnx__ValueInfoProto *const *vis, size_t n,
+                    const char *what, conf_io_type **types)
+{
+    *types = calloc(n + 1, sizeof **types);
+    if (!*types)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *kind = io_type(vis[i]->type, &(*types)[i]);
+        if (!kind || scan->unsupported[0])
+            continue;
+        snprintf(scan->unsupported, sizeof scan->unsupported, "%s '%s' is a %s", what,
+                 vis[i]->name ? vis[i]->name : "", kind);
+    }
+    return true;
 }
 
 bool conf_model_scan_file(const char *path, conf_model_scan *out, char *why)
@@ -295,9 +441,12 @@ bool conf_model_scan_file(const char *path, conf_model_scan *out, char *why)
         return fail(why, "%s: not a valid ONNX model", path);
     }
     conf_model_scan scan = {0};
-    bool ok = scan_graph(&scan, model->graph);
-    if (ok)
-        find_unsupported(&scan, model->graph);
+    const Onnx__GraphProto *g = model->graph;
+    bool ok = scan_graph(&scan, g) &&
+              scan_io(&scan, g->input, g->n_input, "input", &scan.inputs) &&
+              scan_io(&scan, g->output, g->n_output, "output", &scan.outputs);
+    scan.n_inputs = g->n_input;
+    scan.n_outputs = g->n_output;
     onnx__model_proto__free_unpacked(model, NULL);
     if (!ok) {
         conf_model_scan_free(&scan);
@@ -313,6 +462,8 @@ void conf_model_scan_free(conf_model_scan *scan)
         free(scan->op_types[i]);
     if (scan) {
         free(scan->op_types);
+        free(scan->inputs);
+        free(scan->outputs);
         memset(scan, 0, sizeof *scan);
     }
 }

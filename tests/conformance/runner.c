@@ -100,16 +100,17 @@ static void tensor_list_free(tensor_list *list)
     list->n = 0;
 }
 
-/* Reads PREFIX_0.pb, PREFIX_1.pb, ... until one is missing. */
-static bool load_tensors(const char *set_dir, const char *prefix, tensor_list *out,
-                         char *why)
+/* Reads PREFIX_0.pb, PREFIX_1.pb, ... until one is missing; file k holds
+ * what the model's k-th input/output (types[k]) holds. */
+static bool load_tensors(const char *set_dir, const char *prefix, const conf_io_type *types,
+                         size_t n_types, tensor_list *out, char *why)
 {
     for (size_t k = 0; k < MAX_TENSORS; k++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s_%zu.pb", set_dir, prefix, k);
         if (!is_file(path))
             return true;
-        if (!conf_tensor_load(path, &out->items[k], why))
+        if (!conf_value_load(path, k < n_types ? &types[k] : NULL, &out->items[k], why))
             return false;
         out->n = k + 1;
     }
@@ -195,12 +196,12 @@ static bool run_and_compare(ember_session *session, const tensor_list *in,
     return ok;
 }
 
-static bool run_data_set(ember_session *session, const char *set_dir, double rtol,
-                         double atol, char *why)
+static bool run_data_set(ember_session *session, const char *set_dir,
+                         const conf_model_scan *scan, double rtol, double atol, char *why)
 {
     tensor_list in = {0}, expected = {0};
-    bool ok = load_tensors(set_dir, "input", &in, why) &&
-              load_tensors(set_dir, "output", &expected, why) &&
+    bool ok = load_tensors(set_dir, "input", scan->inputs, scan->n_inputs, &in, why) &&
+              load_tensors(set_dir, "output", scan->outputs, scan->n_outputs, &expected, why) &&
               run_and_compare(session, &in, &expected, rtol, atol, why);
     tensor_list_free(&in);
     tensor_list_free(&expected);
@@ -247,7 +248,8 @@ static int filter_sets(const struct dirent *d)
 }
 
 /* Creates a session for the test's model and runs every data set. */
-static void execute_test(const runner_args *args, const char *test_dir, test_result *r)
+static void execute_test(const runner_args *args, const char *test_dir,
+                         const conf_model_scan *scan, test_result *r)
 {
     ember_env *env = NULL;
     ember_session_options *opts = NULL;
@@ -272,7 +274,7 @@ static void execute_test(const runner_args *args, const char *test_dir, test_res
     for (int i = 0; i < n_sets && r->kind == RESULT_PASS; i++) {
         char why[CONF_WHY_SIZE] = "";
         join_path(set_dir, sizeof set_dir, test_dir, sets[i]->d_name);
-        if (!run_data_set(session, set_dir, rtol, atol, why))
+        if (!run_data_set(session, set_dir, scan, rtol, atol, why))
             result_set(r, RESULT_FAIL, "%s: %s", sets[i]->d_name, why);
     }
     for (int i = 0; i < n_sets; i++)
@@ -332,7 +334,8 @@ static void collect_child(const runner_args *args, pid_t pid, int fd, test_resul
     r->why[sizeof r->why - 1] = '\0';
 }
 
-static void execute_forked(const runner_args *args, const char *test_dir, test_result *r)
+static void execute_forked(const runner_args *args, const char *test_dir,
+                           const conf_model_scan *scan, test_result *r)
 {
     int fds[2];
     fflush(stdout);
@@ -351,7 +354,7 @@ static void execute_forked(const runner_args *args, const char *test_dir, test_r
     if (pid == 0) {
         close(fds[0]);
         alarm((unsigned)args->timeout_s);
-        execute_test(args, test_dir, r);
+        execute_test(args, test_dir, scan, r);
         bool ok = write_all(fds[1], r, sizeof *r);
         close(fds[1]);
         exit(ok ? 0 : 3); // exit, not _exit: leak checkers run at exit
@@ -362,36 +365,37 @@ static void execute_forked(const runner_args *args, const char *test_dir, test_r
 }
 
 /* Decides whether the test runs at all: its ops and its value kinds. */
-static bool check_runnable(const runner_args *args, const char *test_dir, test_result *r)
+static bool check_runnable(const runner_args *args, const conf_model_scan *scan,
+                           test_result *r)
 {
-    char model[4096], why[CONF_WHY_SIZE] = "";
-    conf_model_scan scan;
-    join_path(model, sizeof model, test_dir, "model.onnx");
-    if (!conf_model_scan_file(model, &scan, why)) {
-        result_set(r, RESULT_FAIL, "%s", why);
-        return false;
-    }
-    for (size_t i = 0; args->only_ops && i < scan.n_op_types && r->kind != RESULT_SKIP; i++) {
+    for (size_t i = 0; args->only_ops && i < scan->n_op_types && r->kind != RESULT_SKIP; i++) {
         char key[520];
-        snprintf(key, sizeof key, ",%s,", scan.op_types[i]);
+        snprintf(key, sizeof key, ",%s,", scan->op_types[i]);
         if (!strstr(args->only_ops, key))
-            result_set(r, RESULT_SKIP, "op '%s' is not in --only-ops", scan.op_types[i]);
+            result_set(r, RESULT_SKIP, "op '%s' is not in --only-ops", scan->op_types[i]);
     }
-    if (r->kind != RESULT_SKIP && scan.unsupported[0])
-        result_set(r, RESULT_SKIP, "%s (not supported yet)", scan.unsupported);
-    conf_model_scan_free(&scan);
+    if (r->kind != RESULT_SKIP && scan->unsupported[0])
+        result_set(r, RESULT_SKIP, "%s (not supported by the runner)", scan->unsupported);
     return r->kind != RESULT_SKIP;
 }
 
 static void run_test(const runner_args *args, const char *test_dir, test_result *r)
 {
+    char model[4096], why[CONF_WHY_SIZE] = "";
+    conf_model_scan scan;
     result_set(r, RESULT_PASS, "%s", "");
-    if (!check_runnable(args, test_dir, r))
+    join_path(model, sizeof model, test_dir, "model.onnx");
+    if (!conf_model_scan_file(model, &scan, why)) {
+        result_set(r, RESULT_FAIL, "%s", why);
         return;
-    if (args->use_fork)
-        execute_forked(args, test_dir, r);
-    else
-        execute_test(args, test_dir, r);
+    }
+    if (check_runnable(args, &scan, r)) {
+        if (args->use_fork)
+            execute_forked(args, test_dir, &scan, r);
+        else
+            execute_test(args, test_dir, &scan, r);
+    }
+    conf_model_scan_free(&scan);
 }
 
 /* ---- reporting and the walk ------------------------------------------------------- */

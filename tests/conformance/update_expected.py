@@ -2,7 +2,9 @@
 """Rewrites expected_failures.txt from a conformance run.
 
     ember_conformance DATA --providers cpu > run.log
-    python3 tests/conformance/update_expected.py run.log
+    python3 tests/conformance/update_expected.py run.log [LIST]
+
+LIST defaults to expected_failures.txt beside this script.
 
 Every FAIL and XFAIL line of the log becomes an entry `test  # reason`. Reasons
 written by hand in the current file (any reason that is not one this script
@@ -31,11 +33,11 @@ def derived_reason(message):
     return None
 
 
-def current_reasons():
+def current_reasons(path):
     reasons = {}
-    if not os.path.exists(LIST):
+    if not os.path.exists(path):
         return reasons
-    for line in open(LIST):
+    for line in open(path):
         name, _, reason = line.partition("#")
         if name.strip():
             reasons[name.strip()] = reason.strip()
@@ -43,7 +45,8 @@ def current_reasons():
 
 
 def main():
-    kept = current_reasons()
+    path = sys.argv[2] if len(sys.argv) > 2 else LIST
+    kept = current_reasons(path)
     entries = []
     for line in open(sys.argv[1]):
         if not line.startswith(("FAIL ", "XFAIL ")):
@@ -54,11 +57,11 @@ def main():
         if old and not old.endswith("is not implemented yet"):
             reason = old  # a hand-written reason
         entries.append((name, reason or message.strip()[:160]))
-    with open(LIST, "w") as f:
+    with open(path, "w") as f:
         f.write(HEADER)
         for name, reason in sorted(entries):
             f.write(f"{name}  # {reason}\n")
-    print(f"{len(entries)} expected failures written to {LIST}")
+    print(f"{len(entries)} expected failures written to {path}")
 
 
 if __name__ == "__main__":
