@@ -4,6 +4,12 @@ An OrtValue wraps one _ember.Value. From a host numpy array it wraps the
 array's memory without a copy (the OrtValue keeps the array alive); on
 another device it holds a copy there. ``numpy()`` is a view of a host tensor
 (as onnxruntime's is) and a host copy of a device tensor.
+
+The packed element types (int4, uint4, float4e2m1, int2, uint2: ml_dtypes'
+int4... arrays, one element per byte) are the exception: Ember stores them
+two or four to a byte, as ONNX does, so an array is always packed into a
+copy, and ``numpy()`` always unpacks into a new array (signed types
+sign-extended), never a view. Writing to that array does not change the tensor.
 DLPack (``__dlpack__``, ``from_dlpack``) exchanges tensors without copies.
 
 Devices are named as in onnxruntime ('cpu', 'cuda'). A third-party provider's
@@ -59,13 +65,19 @@ def element_type_of(element_type) -> int:
 
 
 def _register_ml_dtypes() -> None:
-    """bfloat16 and the float8 types come from ml_dtypes when it is installed."""
+    """bfloat16, the float8 types (float8e8m0 included) and the packed types
+    (int4, uint4, float4_e2m1fn, int2, uint2) come from ml_dtypes when it is
+    installed. ml_dtypes holds one packed-type element per byte where Ember
+    (and ONNX) packs two (4-bit types) or four (2-bit types) into each byte,
+    so those values cross the boundary as copies, packed or unpacked on the
+    way (python/src/packed.c)."""
     try:
         import ml_dtypes  # noqa: PLC0415
     except ImportError:
         return
     names = {16: "bfloat16", 17: "float8_e4m3fn", 18: "float8_e4m3fnuz", 19: "float8_e5m2",
-             20: "float8_e5m2fnuz"}
+             20: "float8_e5m2fnuz", 21: "uint4", 22: "int4", 23: "float4_e2m1fn",
+             24: "float8_e8m0fnu", 25: "uint2", 26: "int2"}
     _ember.set_extra_dtypes({k: np.dtype(getattr(ml_dtypes, v)) for k, v in names.items()
                              if hasattr(ml_dtypes, v)})
 
@@ -113,7 +125,9 @@ class OrtValue:
     @classmethod
     def ortvalue_from_numpy(cls, numpy_obj, /, device_type="cpu", device_id=0,
                             vendor_id=-1) -> OrtValue:
-        """Wraps a host array without a copy (device 'cpu'), or copies it to a device."""
+        """Wraps a host array without a copy (device 'cpu'), or copies it to a device.
+        Arrays of the packed types (ml_dtypes' int4, uint4, float4_e2m1fn, int2,
+        uint2) are always copied, packed as Ember stores them."""
         device = device_type_of(device_type)
         if device == 0:
             return cls(_ember.Value.from_array(numpy_obj), numpy_obj)
@@ -195,7 +209,8 @@ class OrtValue:
 
     def numpy(self) -> np.ndarray:
         """The tensor as an array: a view of a host tensor (as in onnxruntime), a
-        host copy of a device tensor."""
+        host copy of a device tensor. A packed type (int4, uint4, float4e2m1,
+        int2, uint2) is always unpacked into a new ml_dtypes array, not a view."""
         return self._value.numpy()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

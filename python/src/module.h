@@ -103,10 +103,12 @@ py_value *py_value_take(ember_value *value, PyObject *env);
 /* A new Value over a Binding's output (not destroyed by the Value). */
 py_value *py_value_borrow(ember_value *value, PyObject *env);
 /* Wraps an array-like without copying when it is a C-contiguous, aligned,
- * native-order ndarray (a copy otherwise; strings are always copied). */
+ * native-order ndarray (a copy otherwise; strings and the packed types,
+ * int4/uint4/float4e2m1/int2/uint2, are always copied). */
 py_value *py_value_from_array(PyObject *obj);
 /* An ndarray over the value: a view that keeps `self` alive when the value
- * is an owned CPU value and `may_view`, a host copy otherwise. */
+ * is an owned CPU value and `may_view`, a host copy otherwise (always a
+ * copy for strings and the packed types). */
 PyObject *py_value_to_array(py_value *self, bool may_view);
 /* Turns an owned output value into an ndarray without a copy (the array
  * owns it); takes `value` in every case. */
@@ -116,6 +118,20 @@ PyObject *py_array_take(ember_value *value);
 bool py_value_detach(py_value *self);
 /* The wrapped value, or NULL with an exception set when invalidated. */
 ember_value *py_value_get(py_value *self);
+
+/* ---- packed element types (packed.c) ---------------------------------------------- */
+
+/* Bits an element of `dtype` takes when several share a byte (4 for UINT4,
+ * INT4 and FLOAT4E2M1, 2 for UINT2 and INT2); 0 for every other type. */
+int py_packed_bits(ember_dtype dtype);
+/* A new Value over a packed copy of `arr` (C-contiguous, one element per
+ * byte, as ml_dtypes' int4... are), of element type `dtype`. */
+py_value *py_value_pack(PyArrayObject *arr, ember_dtype dtype, const int64_t *dims,
+                        size_t rank);
+/* A new array of `descr` (taken) holding the unpacked elements of `value`,
+ * from any device; signed types are sign-extended. Never a view. */
+PyObject *py_packed_to_array(ember_value *value, PyArray_Descr *descr, npy_intp *dims,
+                             int rank);
 
 /* ---- DLPack (dlpack.c) ------------------------------------------------------------ */
 

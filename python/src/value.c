@@ -1,7 +1,8 @@
 /*
  * _ember.Value: one ember_value, made from a numpy array without a copy, from
  * a shape and type on a device, or from a raw pointer; read back as an
- * ndarray. Its DLPack exchange is dlpack.c's.
+ * ndarray. Its DLPack exchange is dlpack.c's; the packed types (int4...),
+ * which are always copied, are packed.c's.
  */
 #include "module.h"
 
@@ -210,6 +211,10 @@ py_value *py_value_from_array(PyObject *obj)
         self = strings_from_array(arr, dims, rank);
         goto out;
     }
+    if (py_packed_bits(dtype)) {
+        self = py_value_pack(arr, dtype, dims, rank);
+        goto out;
+    }
     ember_value *value;
     ember_status status = ember_value_wrap(dtype, dims, rank, PyArray_DATA(arr),
                                            (size_t)PyArray_NBYTES(arr), host, &value);
@@ -302,6 +307,8 @@ PyObject *py_value_to_array(py_value *self, bool may_view)
     PyArray_Descr *descr = py_descr_for(dtype);
     if (!descr)
         return NULL;
+    if (py_packed_bits(dtype))
+        return py_packed_to_array(value, descr, dims, rank);
     void *data = ember_value_get_data(value);
     if (!may_view || !is_host || self->is_borrowed || !data)
         return copy_to_array(value, descr, dims, rank);
