@@ -6,7 +6,7 @@ measured the same way for both), and the two alternate for --rounds rounds; the
 latency reported is the median over all rounds of each round's median.
 
     python3 bench/compare.py MODEL.onnx [MODEL.onnx ...] [--threads 1,2]
-        [--rounds 3] [--seconds 3] [--ember build/tools/ember]
+        [--rounds 3] [--seconds 3] [--ember build/tools/ember] [--providers onednn,cpu]
 
 Prints a Markdown table: model, threads, Ember median, onnxruntime median, the
 ratio (Ember / onnxruntime: below 1 means Ember is faster), load times and peak
@@ -63,7 +63,7 @@ def make_inputs(model, folder, seed=0):
 
 def ember_round(args, model, inputs, threads):
     command = [args.ember, "bench", model, "--threads", str(threads),
-               "--seconds", str(args.seconds)]
+               "--seconds", str(args.seconds), "--providers", args.providers]
     for name, path in inputs.items():
         command += ["--input", f"{name}={path}"]
     command = ["/usr/bin/env", "python3", __file__, "--rss-of", "--"] + command
@@ -139,9 +139,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--ember", default="build/tools/ember")
+    parser.add_argument("--providers", default="cpu", help="Ember's providers, e.g. onednn,cpu")
     args = parser.parse_args()
     import onnxruntime as ort
-    print(f"CPU: {cpu_model()}; onnxruntime {ort.__version__}; "
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; onnxruntime {ort.__version__}; "
+          f"Ember providers {args.providers}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print()
     print("| model | threads | Ember median ms | onnxruntime median ms | ratio | "
