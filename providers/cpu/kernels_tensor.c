@@ -33,14 +33,30 @@ static ember_status copy_as(const cpu_kernel *k, ember_kernel_context *ctx,
 
 /* ---- Identity ---------------------------------------------------------- */
 
+/* Bytes that n elements of dtype occupy, the packed 4-bit and 2-bit types
+ * included (strings: the ember_string array); 0 for an unknown dtype. */
+static size_t storage_bytes(uint32_t dtype, size_t n)
+{
+    switch (dtype) {
+    case EMBER_DTYPE_UINT4:
+    case EMBER_DTYPE_INT4:
+    case EMBER_DTYPE_FLOAT4E2M1: return n / 2 + n % 2;
+    case EMBER_DTYPE_UINT2:
+    case EMBER_DTYPE_INT2: return n / 4 + (n % 4 != 0);
+    case EMBER_DTYPE_STRING: return n * sizeof(ember_string);
+    default: return n * cpu_dtype_size(dtype);
+    }
+}
+
 /* Copies tensor x into y (same dtype and shape): bytes, or one
  * tensor_set_string per element for strings. */
 static ember_status identity_copy(const cpu_kernel *k, ember_tensor *y, const ember_tensor *x)
 {
     size_t count = cpu_tensor_numel(x);
     if (x->dtype != EMBER_DTYPE_STRING) {
-        if (count > 0 && y->data != x->data)
-            memcpy(y->data, x->data, count * cpu_dtype_size(x->dtype));
+        size_t bytes = storage_bytes(x->dtype, count);
+        if (bytes > 0 && y->data != x->data)
+            memcpy(y->data, x->data, bytes);
         return EMBER_OK;
     }
     const ember_string *str = x->data;
@@ -56,7 +72,7 @@ static ember_status identity_sequence(const cpu_kernel *k, ember_kernel_context 
     const ember_host_api *host = k->host;
     size_t n = host->ctx_sequence_length(ctx, 0);
     uint32_t dtype = host->ctx_sequence_dtype(ctx, 0);
-    if (dtype != EMBER_DTYPE_STRING && cpu_dtype_size(dtype) == 0)
+    if (storage_bytes(dtype, 2) == 0)
         return cpu_fail_dtype(k, 0, dtype);
     ember_status s = host->ctx_output_sequence(ctx, 0, dtype, n);
     for (size_t i = 0; s == EMBER_OK && i < n; i++) {
@@ -84,7 +100,7 @@ static ember_status identity_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     ember_tensor *y;
     ember_status s = cpu_input(k, ctx, 0, &x);
-    if (s == EMBER_OK && x->dtype != EMBER_DTYPE_STRING && cpu_dtype_size(x->dtype) == 0)
+    if (s == EMBER_OK && storage_bytes(x->dtype, 2) == 0)
         s = cpu_fail_dtype(k, 0, x->dtype);
     if (s == EMBER_OK)
         s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
