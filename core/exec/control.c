@@ -496,10 +496,6 @@ static ember_status scan_read_attrs(const exec_step *step, const exec_sub *body,
 {
     const graph_node *node = step->node;
     const graph_attr *m = graph_node_attr(node, "num_scan_inputs");
-    if (node->opset < 9)
-        return ember_fail(EMBER_E_NOT_IMPLEMENTED,
-                          "node '%s' (Scan): opset %lld (batched Scan-8) is not supported",
-                          node->name, (long long)node->opset);
     if (!m || m->view.i < 1 || (size_t)m->view.i > node->n_inputs || m->view.i > 64)
         return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (Scan): bad num_scan_inputs",
                           node->name);
@@ -543,8 +539,10 @@ static ember_status scan_length(exec_run_state *run, const exec_step *step, scan
     return EMBER_OK;
 }
 
+/* Runs the body over `length` steps; sources[i] is scan input i. */
 static ember_status scan_iterate(sub_call *c, loop_state *s, const scan_attrs *a,
-                                 size_t length, const exec_tensor *const *initial)
+                                 size_t length, const exec_tensor *const *initial,
+                                 const ember_tensor *const *sources)
 {
     const exec_tensor *inputs[a->n_state + a->n_in + 1];
     exec_tensor slices[a->n_in + 1];
@@ -554,7 +552,7 @@ static ember_status scan_iterate(sub_call *c, loop_state *s, const scan_attrs *a
         for (size_t i = 0; i < a->n_state; i++)
             inputs[i] = t ? &s->carried[i] : initial[i];
         for (size_t i = 0; i < a->n_in && status == EMBER_OK; i++) {
-            const ember_tensor *src = step_tensor(c->run, c->step, a->n_state + i);
+            const ember_tensor *src = sources[i];
             exec_tensor_release(&slices[i]);
             status = slice(&slices[i], src, (size_t)a->in_axes[i],
                            a->in_dirs[i] ? length - 1 - t : t);
@@ -599,6 +597,9 @@ static ember_status scan_outputs(exec_run_state *run, const exec_step *step, loo
     return EMBER_OK;
 }
 
+static ember_status run_scan8(exec_run_state *run, const exec_step *step,
+                              const exec_sub *body);
+
 static ember_status run_scan(exec_run_state *run, const exec_step *step)
 {
     const exec_sub *body = find_sub(step, "body");
@@ -607,6 +608,8 @@ static ember_status run_scan(exec_run_state *run, const exec_step *step)
     if (!body)
         return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (Scan) has no body",
                           step->node->name);
+    if (step->node->opset < 9)
+        return run_scan8(run, step, body);
     EMBER_TRY(scan_read_attrs(step, body, &a));
     EMBER_TRY(scan_length(run, step, &a, &length));
     const exec_tensor *initial[a.n_state + 1];
@@ -614,18 +617,142 @@ static ember_status run_scan(exec_run_state *run, const exec_step *step)
         if (!(initial[i] = step_input(run, step, i)))
             return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (Scan): state %zu is absent",
                               step->node->name, i);
+    const ember_tensor *sources[a.n_in + 1];
+    for (size_t i = 0; i < a.n_in; i++)
+        sources[i] = step_tensor(run, step, a.n_state + i);
     loop_state s;
     sub_call c = {0};
     ember_status status = loop_init(&s, a.n_state, a.n_out);
     if (status == EMBER_OK)
         status = call_open(&c, run, step, body);
     if (status == EMBER_OK)
-        status = scan_iterate(&c, &s, &a, length, initial);
+        status = scan_iterate(&c, &s, &a, length, initial, sources);
     if (status == EMBER_OK)
         status = scan_outputs(run, step, &s, &a, initial, body);
     if (c.feeds || c.fetches)
         call_close(&c);
     loop_release(&s);
+    return status;
+}
+
+/* ---- Scan-8: a batch axis in front ------------------------------------------------------- */
+/* Inputs: optional sequence_lens, then the states [batch, ...] and the scan
+ * inputs [batch, sequence, ...]; each batch entry is one Scan-9 run over
+ * axis 0 of its slices, and the results are stacked again on a batch axis. */
+
+static ember_status scan8_attrs(const exec_step *step, const exec_sub *body, scan_attrs *a)
+{
+    const graph_node *node = step->node;
+    const graph_attr *m = graph_node_attr(node, "num_scan_inputs");
+    if (!m || m->view.i < 1 || (size_t)m->view.i + 1 > node->n_inputs || m->view.i > 64 ||
+        body->g->n_outputs + 1 + (size_t)m->view.i < node->n_inputs ||
+        body->g->n_outputs + 1 + (size_t)m->view.i - node->n_inputs > 64)
+        return ember_fail(EMBER_E_INVALID_MODEL, "node '%s' (Scan-8): bad num_scan_inputs or body",
+                          node->name);
+    a->n_in = (size_t)m->view.i;
+    a->n_state = node->n_inputs - 1 - a->n_in;
+    a->n_out = body->g->n_outputs - a->n_state;
+    for (size_t i = 0; i < a->n_in; i++)
+        a->in_dirs[i] = attr_ints_at(node, "directions", i, 0);
+    return EMBER_OK;
+}
+
+/* The batch size, checked on every state and scan input. */
+static ember_status scan8_batch(exec_run_state *run, const exec_step *step, const scan_attrs *a,
+                                size_t *batch)
+{
+    for (size_t i = 0; i < a->n_state + a->n_in; i++) {
+        const ember_tensor *t = step_tensor(run, step, 1 + i);
+        size_t min_rank = i < a->n_state ? 1 : 2;
+        if (!t || t->rank < min_rank || (i > 0 && (size_t)t->dims[0] != *batch))
+            return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                              "node '%s' (Scan-8): input %zu is absent or lacks the batch axis",
+                              step->node->name, 1 + i);
+        *batch = (size_t)t->dims[0];
+    }
+    const ember_tensor *lens = step_tensor(run, step, 0);
+    const ember_tensor *first = step_tensor(run, step, 1 + a->n_state);
+    for (size_t b = 0; lens && b < *batch; b++)
+        if (lens->dtype != EMBER_DTYPE_INT64 || exec_tensor_bytes(lens) < 8 * *batch ||
+            ((const int64_t *)lens->data)[b] != first->dims[1])
+            return ember_fail(EMBER_E_NOT_IMPLEMENTED,
+                              "node '%s' (Scan-8): sequence_lens shorter than the scan inputs",
+                              step->node->name);
+    return EMBER_OK;
+}
+
+/* One batch entry: runs the scan and leaves its final states and stacked
+ * scan outputs in states[i * batch + b] and scans[k * batch + b]. */
+static ember_status scan8_entry(sub_call *c, const scan_attrs *a, size_t b, size_t batch,
+                                exec_tensor *states, exec_tensor *scans)
+{
+    exec_tensor parts[a->n_state + a->n_in + 1];
+    const exec_tensor *initial[a->n_state + 1];
+    const ember_tensor *sources[a->n_in + 1];
+    memset(parts, 0, sizeof parts);
+    ember_status status = EMBER_OK;
+    for (size_t i = 0; i < a->n_state + a->n_in && status == EMBER_OK; i++)
+        status = slice(&parts[i], step_tensor(c->run, c->step, 1 + i), 0, b);
+    for (size_t i = 0; i < a->n_state; i++)
+        initial[i] = &parts[i];
+    for (size_t i = 0; i < a->n_in; i++)
+        sources[i] = &parts[a->n_state + i].view;
+    loop_state s;
+    if (status == EMBER_OK)
+        status = loop_init(&s, a->n_state, a->n_out);
+    size_t length = status == EMBER_OK ? (size_t)sources[0]->dims[0] : 0;
+    if (status == EMBER_OK)
+        status = scan_iterate(c, &s, a, length, initial, sources);
+    for (size_t i = 0; i < a->n_state && status == EMBER_OK; i++)
+        status = s.n_iterations ? take(&states[i * batch + b], &s.carried[i])
+                                : exec_tensor_dup(&states[i * batch + b], initial[i]);
+    for (size_t k = 0; k < a->n_out && status == EMBER_OK; k++)
+        status = stack(&scans[k * batch + b], s.scan_parts[k], s.n_iterations, 0, false,
+                       &parts[0].view);
+    if (s.carried)
+        loop_release(&s);
+    for (size_t i = 0; i < a->n_state + a->n_in; i++)
+        exec_tensor_release(&parts[i]);
+    return status;
+}
+
+static ember_status scan8_emit(exec_run_state *run, const exec_step *step, exec_tensor *parts,
+                               size_t batch, size_t first_output, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        exec_tensor stacked;
+        EMBER_TRY(stack(&stacked, &parts[i * batch], batch, 0, false, &parts[0].view));
+        EMBER_TRY(emit(run, step, first_output + i, &stacked));
+    }
+    return EMBER_OK;
+}
+
+static ember_status run_scan8(exec_run_state *run, const exec_step *step,
+                              const exec_sub *body)
+{
+    scan_attrs a = {0};
+    size_t batch = 0;
+    EMBER_TRY(scan8_attrs(step, body, &a));
+    EMBER_TRY(scan8_batch(run, step, &a, &batch));
+    exec_tensor *states = util_calloc(a.n_state * batch + 1, sizeof *states);
+    exec_tensor *scans = util_calloc(a.n_out * batch + 1, sizeof *scans);
+    sub_call c = {0};
+    ember_status status = states && scans ? call_open(&c, run, step, body)
+                                          : ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t b = 0; b < batch && status == EMBER_OK; b++)
+        status = scan8_entry(&c, &a, b, batch, states, scans);
+    if (status == EMBER_OK)
+        status = scan8_emit(run, step, states, batch, 0, a.n_state);
+    if (status == EMBER_OK)
+        status = scan8_emit(run, step, scans, batch, a.n_state, a.n_out);
+    if (c.feeds || c.fetches)
+        call_close(&c);
+    for (size_t i = 0; states && i < a.n_state * batch; i++)
+        exec_tensor_release(&states[i]);
+    for (size_t i = 0; scans && i < a.n_out * batch; i++)
+        exec_tensor_release(&scans[i]);
+    util_free(states);
+    util_free(scans);
     return status;
 }
 
