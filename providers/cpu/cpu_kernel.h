@@ -65,15 +65,17 @@ typedef bool (*cpu_check_fn)(const ember_host_api *host, const ember_node *node)
 /* Decodes and validates attributes into k->params and sets k->run. */
 typedef ember_status (*cpu_create_fn)(cpu_kernel *k, const ember_node *node);
 
-/* One row of a family's registration table: the op (default domain), the
- * opset range it covers, the claim check and the kernel builder. A table
- * ends with a row whose op is NULL. */
+/* One row of a family's registration table: the op, the opset range it
+ * covers (of the op's domain: node_opset is the model's import of the
+ * node's domain), the claim check, the kernel builder and the domain. A
+ * table ends with a row whose op is NULL. */
 typedef struct cpu_op_entry {
     const char *op;
     int64_t min_opset;
     int64_t max_opset;
     cpu_check_fn check; /* NULL: any type */
     cpu_create_fn create;
+    const char *domain; /* NULL or "" (the rows that leave it out): ai.onnx */
 } cpu_op_entry;
 
 /* The families' tables, each defined in its own file and searched in this
@@ -88,6 +90,7 @@ extern const cpu_op_entry cpu_ops_quant[];    /* kernels_quant.c */
 extern const cpu_op_entry cpu_ops_sequence[]; /* kernels_sequence.c */
 extern const cpu_op_entry cpu_ops_rnn[];      /* kernels_rnn.c */
 extern const cpu_op_entry cpu_ops_string[];   /* kernels_string.c */
+extern const cpu_op_entry cpu_ops_ml[];       /* kernels_ml.c: ai.onnx.ml, training */
 
 /* ---- kernel families (one per kernels_*.c file) ------------------------ */
 

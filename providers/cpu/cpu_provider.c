@@ -21,12 +21,28 @@ struct ember_provider {
 static const cpu_op_entry *const families[] = {
     cpu_ops_base, cpu_ops_math, cpu_ops_cast, cpu_ops_reduce, cpu_ops_shape,
     cpu_ops_image, cpu_ops_quant, cpu_ops_sequence, cpu_ops_rnn, cpu_ops_string,
+    cpu_ops_ml,
 };
 
-static const cpu_op_entry *find_in(const cpu_op_entry *table, const char *op, int64_t opset)
+/* Whether a domain names the default one: NULL, "" and "ai.onnx". */
+static bool is_default_domain(const char *domain)
+{
+    return domain == NULL || domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
+}
+
+static bool same_domain(const char *a, const char *b)
+{
+    if (is_default_domain(a) || is_default_domain(b))
+        return is_default_domain(a) && is_default_domain(b);
+    return strcmp(a, b) == 0;
+}
+
+static const cpu_op_entry *find_in(const cpu_op_entry *table, const char *domain,
+                                   const char *op, int64_t opset)
 {
     for (const cpu_op_entry *e = table; e->op != NULL; e++)
-        if (strcmp(e->op, op) == 0 && opset >= e->min_opset && opset <= e->max_opset)
+        if (strcmp(e->op, op) == 0 && same_domain(e->domain, domain) &&
+            opset >= e->min_opset && opset <= e->max_opset)
             return e;
     return NULL;
 }
@@ -34,12 +50,10 @@ static const cpu_op_entry *find_in(const cpu_op_entry *table, const char *op, in
 static const cpu_op_entry *find_op(const ember_host_api *host, const ember_node *node)
 {
     const char *domain = host->node_domain(node);
-    if (domain != NULL && domain[0] != '\0' && strcmp(domain, "ai.onnx") != 0)
-        return NULL;
     const char *op = host->node_op_type(node);
     int64_t opset = host->node_opset(node);
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
-        const cpu_op_entry *e = find_in(families[i], op, opset);
+        const cpu_op_entry *e = find_in(families[i], domain, op, opset);
         if (e != NULL)
             return e;
     }
