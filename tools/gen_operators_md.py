@@ -16,7 +16,8 @@ import sys
 
 import onnx
 
-ROW = re.compile(r'\{\s*"(\w+)",\s*(\d+),\s*(\w+),')
+ROW = re.compile(r'\{\s*"(\w+)",\s*(\d+),\s*(\w+),\s*\w+,\s*\w+(?:,\s*("[\w.]*"|\w+))?\s*\}')
+DEFINE = re.compile(r'#define\s+(\w+)\s+"([\w.]*)"')
 TYPES = {v: k.lower() for k, v in onnx.TensorProto.DataType.items()}
 
 
@@ -26,9 +27,12 @@ def registrations(folder):
         if not name.endswith((".c", ".inc")):
             continue
         text = open(os.path.join(folder, name)).read()
-        for op, low, high in ROW.findall(text):
+        macros = dict(DEFINE.findall(text))
+        for op, low, high, domain in ROW.findall(text):
+            domain = domain.strip('"') if domain.startswith('"') else macros.get(domain, "")
             high = "28" if high == "CPU_OPSET_MAX" else high  # CPU_OPSET_MAX
-            ops.setdefault(op, []).append((int(low), high, name))
+            key = f"{domain}.{op}" if domain else op
+            ops.setdefault(key, []).append((int(low), high, name))
     return ops
 
 
@@ -42,9 +46,10 @@ def passing_types(log, data):
         if len(model.graph.node) != 1:
             continue
         node = model.graph.node[0]
+        key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
         for vi in model.graph.input:
             if vi.type.HasField("tensor_type"):
-                types[node.op_type].add(TYPES.get(vi.type.tensor_type.elem_type, "?"))
+                types[key].add(TYPES.get(vi.type.tensor_type.elem_type, "?"))
     return types
 
 
@@ -61,8 +66,10 @@ def main():
           "types of the single-node ONNX backend tests of the operator that pass.\n")
     passed = sum(1 for line in open(log) if line.startswith("PASS "))
     total = passed + sum(1 for line in open(log) if line.startswith(("FAIL ", "XFAIL ")))
-    print(f"{len(ops)} operators of the default domain (`ai.onnx`), plus If, Loop, Scan "
-          "(opset 9+) and SequenceMap, which the core runs itself. Conformance: "
+    n_default = sum(1 for op in ops if "." not in op)
+    print(f"{n_default} operators of the default domain (`ai.onnx`) and {len(ops) - n_default} "
+          "of other domains (named `domain.Op`), plus If, Loop, Scan and SequenceMap, which "
+          "the core runs itself. Conformance: "
           f"{passed} of {total} ONNX backend tests pass on the CPU provider; the others are "
           "listed with their reasons in `tests/conformance/expected_failures.txt`.\n")
     print("| operator | opsets | tested types | file |")
