@@ -27,6 +27,8 @@ from ember._errors import not_implemented
 from ember._providers import env
 
 _DEVICE_TYPES = {"cpu": 0, "cuda": 1, "gpu": 1}
+# ember_value_kind
+_KIND_TENSOR, _KIND_SEQUENCE, _KIND_NONE = 1, 2, 3
 _DEVICE_NAMES = {0: "cpu", 1: "cuda"}
 
 
@@ -191,16 +193,17 @@ class OrtValue:
         return self._value.byte_size
 
     def has_value(self) -> bool:
-        return True
+        """False for an empty optional (a None output of run_with_ort_values)."""
+        return self._value.kind != _KIND_NONE
 
     def is_tensor(self) -> bool:
-        return True
+        return self._value.kind == _KIND_TENSOR
 
     def is_sparse_tensor(self) -> bool:
         return False
 
     def is_tensor_sequence(self) -> bool:
-        return False
+        return self._value.kind == _KIND_SEQUENCE
 
     def as_sparse_tensor(self):
         raise not_implemented("sparse tensors are not supported by Ember yet")
@@ -210,7 +213,8 @@ class OrtValue:
     def numpy(self) -> np.ndarray:
         """The tensor as an array: a view of a host tensor (as in onnxruntime), a
         host copy of a device tensor. A packed type (int4, uint4, float4e2m1,
-        int2, uint2) is always unpacked into a new ml_dtypes array, not a view."""
+        int2, uint2) is always unpacked into a new ml_dtypes array, not a view.
+        A sequence gives a list of array copies, an empty optional None."""
         return self._value.numpy()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

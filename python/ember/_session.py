@@ -16,10 +16,14 @@ import threading
 import time
 import warnings
 
+import numpy as np
+
 from ember import _ember, _providers
 from ember._errors import EPFail, Fail, not_implemented
 from ember._iobinding import IOBinding
 from ember._ortvalue import OrtValue
+
+_ABSENT = object()
 
 
 class GraphOptimizationLevel(enum.IntEnum):
@@ -153,8 +157,39 @@ class ModelMetadata:
         self.custom_metadata_map = dict(meta["custom"])
 
 
+# Ember's C API reports no static type for a non-tensor input or output
+# (ember_io_info has a dtype only, UNDEFINED there): its NodeArg's type says
+# so until a run shows what it carries.
+_UNKNOWN_TYPE = "unknown"
+
+
 def _node_args(infos) -> list[NodeArg]:
-    return [NodeArg(name, _ember.dtype_onnx_name(dtype), shape) for name, dtype, shape in infos]
+    return [NodeArg(name, _ember.dtype_onnx_name(dtype) if dtype else _UNKNOWN_TYPE, shape)
+            for name, dtype, shape in infos]
+
+
+def _tensor_type(value) -> str | None:
+    """'tensor(float)' for an array of float32...; None when it says nothing."""
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, np.dtype):
+        return None
+    try:
+        return _ember.dtype_onnx_name(_ember.dtype_of(dtype))
+    except _ember.InvalidArgument:  # not an Ember type: the run says so
+        return None
+
+
+def _seen_type(value, known: str) -> str:
+    """The type string of a non-tensor input or output, from a value it carried:
+    a list is a sequence, None an empty optional, an array an optional's tensor."""
+    is_optional = known.startswith("optional")
+    if value is None:
+        return known if is_optional else "optional"
+    if isinstance(value, (list, tuple)):
+        item = (_tensor_type(value[0]) if value else None) or "tensor"
+        return f"optional(seq({item}))" if is_optional else f"seq({item})"
+    item = _tensor_type(value)
+    return f"optional({item})" if item else known
 
 
 def _run_tag(run_options) -> str | None:
@@ -294,22 +329,57 @@ class Session:
             raise ValueError(f"Required inputs ({missing}) are missing from input feed "
                              f"({list(input_feed)}).")
 
+    def _open_feed(self, input_feed: dict) -> dict:
+        """The feed with the non-tensor inputs made Values: a list (or tuple) of
+        arrays is a sequence, None an empty optional; an array stays a tensor."""
+        feed = dict(input_feed)
+        for name in self._open_inputs:
+            value = feed.get(name, _ABSENT)
+            if value is _ABSENT:
+                continue
+            if isinstance(value, dict):
+                raise not_implemented(f"input '{name}' is a map: maps are not supported by "
+                                      "Ember's C API yet")
+            arg = self._inputs_by_name[name]
+            arg.type = _seen_type(value, arg.type)
+            if value is None:
+                feed[name] = _ember.Value.none()
+            elif isinstance(value, (list, tuple)):
+                feed[name] = _ember.Value.sequence(
+                    [v._value if isinstance(v, OrtValue) else v for v in value])
+        return feed
+
+    def _note_outputs(self, names, results) -> None:
+        """Types the non-tensor outputs from what a run returned."""
+        for name, value in zip(names or self._output_names, results):
+            arg = self._open_outputs.get(name)
+            if arg is not None:
+                arg.type = _seen_type(value, arg.type)
+
     def run(self, output_names, input_feed, run_options=None) -> list:
         """Runs the model: output_names None (or empty) means every output; returns
-        numpy arrays. The GIL is released while Ember computes."""
+        numpy arrays (a list of arrays for a sequence, None for an empty optional).
+        A sequence input is a list of arrays, an empty optional input None.
+        The GIL is released while Ember computes."""
         if not isinstance(input_feed, dict):
             input_feed = dict(input_feed)
         self._check_feed(input_feed)
+        if self._open_inputs:
+            input_feed = self._open_feed(input_feed)
         tag = _run_tag(run_options) if run_options is not None else None
         names = output_names or None
         try:
             if self._profiler is None:
-                return self._sess.run(names, input_feed, tag)
-            return self._profiled_run(names, input_feed, tag, False)
+                results = self._sess.run(names, input_feed, tag)
+            else:
+                results = self._profiled_run(names, input_feed, tag, False)
         except EPFail as error:
             if not self._fall_back(error):
                 raise
-            return self._sess.run(names, input_feed, tag)
+            results = self._sess.run(names, input_feed, tag)
+        if self._open_outputs:
+            self._note_outputs(names, results)
+        return results
 
     def run_with_ort_values(self, output_names, input_dict_ort_values,
                             run_options=None) -> list[OrtValue]:
@@ -317,6 +387,8 @@ class Session:
         self._check_feed(input_dict_ort_values)
         feed = {name: value._value if isinstance(value, OrtValue) else value
                 for name, value in input_dict_ort_values.items()}
+        if self._open_inputs:
+            feed = self._open_feed(feed)
         tag = _run_tag(run_options)
         names = output_names or None
         try:
@@ -435,15 +507,16 @@ class InferenceSession(Session):
         self._after_create(start)
 
     def _bind(self, sess, usable) -> None:
-        inputs = sess.inputs()
-        for name, dtype, _ in inputs:
-            if dtype == 0:  # EMBER_DTYPE_UNDEFINED: not a tensor
-                raise not_implemented(
-                    f"input '{name}' is not a tensor: sequences, maps and optionals are not "
-                    "supported by Ember's C API yet")
+        inputs, outputs = sess.inputs(), sess.outputs()
         self._sess = sess
         self._inputs_meta = _node_args(inputs)
-        self._outputs_meta = _node_args(sess.outputs())
+        self._outputs_meta = _node_args(outputs)
+        self._output_names = [arg.name for arg in self._outputs_meta]
+        self._inputs_by_name = {arg.name: arg for arg in self._inputs_meta}
+        # EMBER_DTYPE_UNDEFINED: a sequence or an optional (or a map, refused at run)
+        self._open_inputs = tuple(name for name, dtype, _ in inputs if dtype == 0)
+        self._open_outputs = {arg.name: arg for arg, (_, dtype, _) in
+                              zip(self._outputs_meta, outputs) if dtype == 0}
         self._required_inputs = tuple(arg.name for arg in self._inputs_meta)
         self._model_meta = ModelMetadata(sess.meta())
         self._providers = [_providers.to_ort(name) for name in sess.providers()]

@@ -1,8 +1,10 @@
 /*
  * _ember.Value: one ember_value, made from a numpy array without a copy, from
  * a shape and type on a device, or from a raw pointer; read back as an
- * ndarray. Its DLPack exchange is dlpack.c's; the packed types (int4...),
- * which are always copied, are packed.c's.
+ * ndarray. A Value may also be a sequence of tensors (read back as a list of
+ * arrays) or an empty optional (read back as None). Its DLPack exchange is
+ * dlpack.c's; the packed types (int4...), which are always copied, are
+ * packed.c's.
  */
 #include "module.h"
 
@@ -288,11 +290,35 @@ static PyObject *copy_to_array(ember_value *value, PyArray_Descr *descr, npy_int
     return (PyObject *)arr;
 }
 
+/* A list of host copies of a sequence's tensors. */
+static PyObject *sequence_to_list(ember_value *sequence)
+{
+    size_t n = ember_value_get_sequence_length(sequence);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        /* borrowed from the sequence, which outlives the item: read only */
+        ember_value *item = (ember_value *)ember_value_get_sequence_item(sequence, i);
+        py_value *view = py_value_borrow(item, NULL);
+        PyObject *arr = view ? py_value_to_array(view, false) : NULL;
+        Py_XDECREF(view);
+        if (!arr)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, arr);
+    }
+    return list;
+}
+
 PyObject *py_value_to_array(py_value *self, bool may_view)
 {
     ember_value *value = py_value_get(self);
     if (!value)
         return NULL;
+    ember_value_kind kind = ember_value_get_kind(value);
+    if (kind == EMBER_VALUE_SEQUENCE)
+        return sequence_to_list(value);
+    if (kind != EMBER_VALUE_TENSOR)
+        Py_RETURN_NONE;
     npy_intp dims[MAX_RANK];
     int rank = (int)ember_value_get_rank(value);
     for (int i = 0; i < rank; i++)
@@ -422,6 +448,73 @@ static PyObject *value_wrap_pointer(PyObject *cls, PyObject *args)
     return (PyObject *)py_value_take(value, NULL);
 }
 
+/* The Values to put in a sequence: Values as they are, arrays wrapped. */
+static bool sequence_items(PyObject *seq, py_value **items, const ember_value **values)
+{
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *obj = PySequence_Fast_GET_ITEM(seq, i);
+        if (py_value_check(obj)) {
+            items[i] = (py_value *)Py_NewRef(obj);
+            if (!py_value_get(items[i]))
+                return false;
+        } else if (!(items[i] = py_value_from_array(obj))) {
+            return false;
+        }
+        values[i] = items[i]->value;
+    }
+    return true;
+}
+
+/* sequence(items, dtype=0): a host sequence of copies of the items (arrays
+ * or Values); dtype is the element type of an empty one. */
+static PyObject *value_sequence(PyObject *cls, PyObject *args)
+{
+    (void)cls;
+    PyObject *items_obj;
+    int dtype = EMBER_DTYPE_UNDEFINED;
+    if (!PyArg_ParseTuple(args, "O|i", &items_obj, &dtype))
+        return NULL;
+    PyObject *seq = PySequence_Fast(items_obj, "a sequence is given as a list of arrays");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    py_value **items = PyMem_Calloc((size_t)n + 1, sizeof *items);
+    const ember_value **values = PyMem_Calloc((size_t)n + 1, sizeof *values);
+    PyObject *result = NULL;
+    if (!items || !values) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    if (!sequence_items(seq, items, values))
+        goto out;
+    if (n > 0)
+        dtype = (int)ember_value_get_dtype(values[0]);
+    ember_value *value;
+    ember_status status = ember_value_create_sequence((ember_dtype)dtype, values, (size_t)n,
+                                                      &value);
+    result = status == EMBER_OK ? (PyObject *)py_value_take(value, NULL)
+                                : py_raise_status(status);
+out:
+    for (Py_ssize_t i = 0; items && i < n; i++)
+        Py_XDECREF(items[i]);
+    PyMem_Free(items);
+    PyMem_Free(values);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* none(): an optional that holds nothing. */
+static PyObject *value_none(PyObject *cls, PyObject *unused)
+{
+    (void)cls;
+    (void)unused;
+    ember_value *value;
+    ember_status status = ember_value_create_none(&value);
+    if (status != EMBER_OK)
+        return py_raise_status(status);
+    return (PyObject *)py_value_take(value, NULL);
+}
+
 /* ---- methods ------------------------------------------------------------------------ */
 
 /* numpy(copy=False): a view of a host value (as onnxruntime's numpy() is),
@@ -508,6 +601,13 @@ static PyObject *value_get_byte_size(py_value *self, void *closure)
     return value ? PyLong_FromSize_t(ember_value_get_byte_size(value)) : NULL;
 }
 
+static PyObject *value_get_kind(py_value *self, void *closure)
+{
+    (void)closure;
+    ember_value *value = py_value_get(self);
+    return value ? PyLong_FromLong((long)ember_value_get_kind(value)) : NULL;
+}
+
 static PyObject *value_get_is_valid(py_value *self, void *closure)
 {
     (void)closure;
@@ -523,6 +623,9 @@ static PyMethodDef value_methods[] = {
      "create(env, shape, dtype, device_type, device_id): allocated by Ember."},
     {"wrap_pointer", value_wrap_pointer, METH_VARARGS | METH_CLASS,
      "wrap_pointer(address, shape, dtype, device_type, device_id): user memory, no copy."},
+    {"sequence", value_sequence, METH_VARARGS | METH_CLASS,
+     "sequence(items, dtype=0): a host sequence of copies of arrays or Values."},
+    {"none", value_none, METH_NOARGS | METH_CLASS, "none(): an optional that holds nothing."},
     {"from_dlpack", py_value_from_dlpack, METH_O | METH_CLASS,
      "from_dlpack(capsule): wraps a DLPack tensor without a copy."},
     {"numpy", (PyCFunction)(void (*)(void))value_numpy, METH_VARARGS | METH_KEYWORDS,
@@ -542,6 +645,8 @@ static PyGetSetDef value_getset[] = {
     {"device", (getter)value_get_device, NULL, "(device_type, device_id).", NULL},
     {"data_ptr", (getter)value_get_data_ptr, NULL, "Address of element 0.", NULL},
     {"byte_size", (getter)value_get_byte_size, NULL, "Bytes of storage.", NULL},
+    {"kind", (getter)value_get_kind, NULL,
+     "The value kind: 1 tensor, 2 sequence, 3 empty optional.", NULL},
     {"is_valid", (getter)value_get_is_valid, NULL, "False once invalidated.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -8,8 +8,8 @@ runs, chosen the same way:
   included; ops of other domains as 'domain.Op') is in conformance_cpu_ops
   of tests/conformance/meson.build, which meson passes here as
   EMBER_CONFORMANCE_OPS (read from that file when run by hand);
-- the value kinds: models with sequence, map, optional or sparse inputs or
-  outputs are left out, as the runner skips them;
+- the value kinds: models with map or sparse inputs or outputs are left
+  out, as the runner skips them (sequences and optionals of tensors run);
 - the sets: node (onnx builds those cases in memory; the runner reads the
   same cases from gen_node_data.py's files), simple, pytorch-converted and
   pytorch-operator (shipped in onnx's package data);
@@ -85,7 +85,18 @@ def graph_ops(graph: onnx.GraphProto, ops: set[str]) -> set[str]:
 
 
 def tensors_only(graph: onnx.GraphProto) -> bool:
-    return all(vi.type.HasField("tensor_type") for vi in list(graph.input) + list(graph.output))
+    """Whether every graph input and output is a tensor, a sequence of tensors, or
+    an optional of either (ember.InferenceSession takes and returns those as
+    arrays, lists of arrays and None); maps and sparse tensors are left out."""
+    def is_tensors(tp: onnx.TypeProto) -> bool:
+        which = tp.WhichOneof("value")
+        if which == "sequence_type":
+            return tp.sequence_type.elem_type.HasField("tensor_type")
+        if which == "optional_type":
+            return is_tensors(tp.optional_type.elem_type)
+        return which == "tensor_type"
+
+    return all(is_tensors(vi.type) for vi in list(graph.input) + list(graph.output))
 
 
 def runnable(model: onnx.ModelProto, allowed: set[str] | None) -> bool:
@@ -114,6 +125,10 @@ for name in EXPECTED_FAILURES & set(SELECTED):
     backend_test.xfail(f"^{re.escape(name)}_cpu$")
 for name in wider_tolerance_tests():  # left to the C runner, which states the tolerance
     backend_test.exclude(f"^{re.escape(name)}_cpu$")
+# onnx's runner compares a sequence's items with len(), which a 0-d tensor has
+# not: these pass in the C runner, which compares them itself.
+for name in ("test_loop16_seq_none",):
+    backend_test.exclude(f"^{name}_cpu$")
 
 globals().update(backend_test.test_cases)
 
