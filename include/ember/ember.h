@@ -196,6 +196,10 @@ typedef enum ember_opt_level {
     EMBER_OPT_ALL = 99,
 } ember_opt_level;
 
+/* Options with the defaults: providers ["CPU"], not strict, one intra-op
+ * thread per core. The setters copy what they keep; a session copies
+ * nothing from the options it was created with, so they may be destroyed
+ * right after ember_session_create. Not thread-safe. */
 EMBER_API ember_status ember_session_options_create(ember_session_options **out);
 EMBER_API void ember_session_options_destroy(ember_session_options *opts);
 
@@ -213,8 +217,12 @@ EMBER_API ember_status ember_session_options_append_provider(ember_session_optio
 EMBER_API void ember_session_options_set_strict(ember_session_options *opts, bool strict);
 /* Threads for the parallel loops inside one run (0 = one per core). */
 EMBER_API void ember_session_options_set_intra_op_threads(ember_session_options *opts, int n);
+/* Recorded for onnxruntime compatibility. Ember has no graph optimizer
+ * yet: every level runs the graph as loaded. */
 EMBER_API void ember_session_options_set_opt_level(ember_session_options *opts,
                                                    ember_opt_level level);
+/* Recorded; messages are filtered by the env's logger level
+ * (ember_env_set_logger) for now. */
 EMBER_API void ember_session_options_set_log_level(ember_session_options *opts,
                                                    ember_log_level level);
 
@@ -230,8 +238,11 @@ typedef struct ember_value ember_value;
 EMBER_API ember_status ember_value_wrap(ember_dtype dtype, const int64_t *dims, size_t rank,
                                         void *data, size_t data_bytes, ember_device device,
                                         ember_value **out);
-/* Allocates a tensor on `device` (through that device's provider, loaded
- * into `env` on first use). CPU tensors are zero-filled. */
+/* Allocates a tensor on `device`. CPU tensors are zero-filled. A device
+ * tensor is allocated by an instance of that device's provider held by
+ * `env`: one a session of `env` created, or, for CUDA, one loaded on first
+ * use; another device type fails with EMBER_E_INVALID_ARGUMENT until a
+ * session of `env` uses its provider. */
 EMBER_API ember_status ember_value_create(ember_env *env, ember_dtype dtype, const int64_t *dims,
                                           size_t rank, ember_device device, ember_value **out);
 /* Makes a host copy of a string tensor's elements (strings are copied). */
@@ -245,8 +256,13 @@ EMBER_API ember_status ember_value_create_sequence(ember_dtype dtype,
                                                    size_t n_items, ember_value **out);
 /* An optional that holds nothing. */
 EMBER_API ember_status ember_value_create_none(ember_value **out);
+/* Releases the value and what it owns (a device buffer goes back to the
+ * provider that allocated it, which the value keeps alive). NULL is a
+ * no-op; never destroy a borrowed value (a sequence item, a bound output). */
 EMBER_API void ember_value_destroy(ember_value *value);
 
+/* The getters below read; they are safe from any thread while no one
+ * modifies or destroys the value. */
 EMBER_API ember_value_kind ember_value_get_kind(const ember_value *value);
 /* Number of tensors of a sequence (0 for other kinds). */
 EMBER_API size_t ember_value_get_sequence_length(const ember_value *value);
@@ -256,13 +272,16 @@ EMBER_API const ember_value *ember_value_get_sequence_item(const ember_value *va
 
 /* The element type (of the items, for a sequence). */
 EMBER_API ember_dtype ember_value_get_dtype(const ember_value *value);
+/* Shape of a tensor (rank 0 and NULL dims for other kinds); dims borrowed,
+ * rank entries. */
 EMBER_API size_t ember_value_get_rank(const ember_value *value);
-/* Borrowed; rank entries. */
 EMBER_API const int64_t *ember_value_get_dims(const ember_value *value);
+/* Elements and storage bytes of a tensor; 0 for other kinds. */
 EMBER_API size_t ember_value_get_element_count(const ember_value *value);
 EMBER_API size_t ember_value_get_byte_size(const ember_value *value);
 EMBER_API ember_device ember_value_get_device(const ember_value *value);
-/* Borrowed pointer to element 0 on the value's device (NULL if empty). */
+/* Borrowed pointer to element 0 on the value's device (never NULL for a
+ * host tensor, even an empty one; NULL for other kinds). */
 EMBER_API void *ember_value_get_data(const ember_value *value);
 /* Copies src's elements into dst, across devices if needed. Both must have
  * the same dtype and element count. */
@@ -298,6 +317,9 @@ typedef struct ember_io_info {
     const char *const *dim_names;
 } ember_io_info;
 
+/* The inputs a caller feeds (graph inputs without an initializer) and the
+ * outputs, in the model's order. get_*_info fails with
+ * EMBER_E_INVALID_ARGUMENT for an index out of range. Thread-safe. */
 EMBER_API size_t ember_session_get_input_count(const ember_session *session);
 EMBER_API size_t ember_session_get_output_count(const ember_session *session);
 EMBER_API ember_status ember_session_get_input_info(const ember_session *session, size_t index,
@@ -319,6 +341,7 @@ typedef struct ember_model_meta {
     const char *const *custom_values;
 } ember_model_meta;
 
+/* Fills *out with pointers borrowed from the session. Thread-safe. */
 EMBER_API void ember_session_get_model_meta(const ember_session *session, ember_model_meta *out);
 
 /* Opset imports of the model: domain ("" = ai.onnx) and version. */
@@ -336,6 +359,10 @@ typedef struct ember_node_placement {
                              core runs itself (their subgraphs go to the providers) */
 } ember_node_placement;
 
+/* Nodes of the main graph (not of subgraphs); get_node_placement fails with
+ * EMBER_E_INVALID_ARGUMENT for an index out of range; strings borrowed from
+ * the session. get_copy_count counts the copy steps whose two sides are
+ * different devices, constants uploaded once included. Thread-safe. */
 EMBER_API size_t ember_session_get_node_count(const ember_session *session);
 EMBER_API ember_status ember_session_get_node_placement(const ember_session *session,
                                                         size_t index,
@@ -346,7 +373,8 @@ EMBER_API size_t ember_session_get_provider_count(const ember_session *session);
 EMBER_API const char *ember_session_get_provider_name(const ember_session *session,
                                                       size_t index);
 
-/* Run options (may be NULL wherever accepted). */
+/* Run options (may be NULL wherever accepted). The tag (copied) is recorded
+ * for onnxruntime compatibility; runs do not use it yet. */
 typedef struct ember_run_options ember_run_options;
 EMBER_API ember_status ember_run_options_create(ember_run_options **out);
 EMBER_API void ember_run_options_destroy(ember_run_options *opts);
@@ -367,6 +395,10 @@ EMBER_API ember_status ember_session_run(ember_session *session, const ember_run
 
 typedef struct ember_io_binding ember_io_binding;
 
+/* A binding for `session` (borrowed: destroy the binding first). One
+ * binding must not be used by two threads at once; separate bindings of one
+ * session may run concurrently. Destroying it releases the outputs Ember
+ * allocated for it. */
 EMBER_API ember_status ember_io_binding_create(ember_session *session, ember_io_binding **out);
 EMBER_API void ember_io_binding_destroy(ember_io_binding *binding);
 
@@ -383,9 +415,13 @@ EMBER_API ember_status ember_io_binding_bind_output(ember_io_binding *binding, c
 EMBER_API ember_status ember_io_binding_bind_output_to_device(ember_io_binding *binding,
                                                               const char *name,
                                                               ember_device device);
+/* Forget the bound inputs / outputs (outputs Ember allocated are released). */
 EMBER_API void ember_io_binding_clear_inputs(ember_io_binding *binding);
 EMBER_API void ember_io_binding_clear_outputs(ember_io_binding *binding);
 
+/* Runs `session` with the binding's inputs and outputs (the binding must
+ * belong to the session). Every input without an initializer must be bound.
+ * On failure the outputs Ember allocates are left unset. */
 EMBER_API ember_status ember_session_run_with_binding(ember_session *session,
                                                       const ember_run_options *opts,
                                                       ember_io_binding *binding);

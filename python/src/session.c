@@ -202,23 +202,39 @@ static PyObject *io_tuple(const ember_io_info *info)
     return shape ? Py_BuildValue("(siN)", info->name, (int)info->dtype, shape) : NULL;
 }
 
-typedef ember_status (*info_getter)(const ember_session *, size_t, ember_io_info *);
+/* Item i of a list the session describes (a new reference), or NULL with
+ * an exception set. */
+typedef PyObject *(*item_maker)(const ember_session *session, size_t i, const void *arg);
 
-static PyObject *io_list(py_session *self, size_t n, info_getter get)
+/* [make(session, 0, arg), ..., make(session, n - 1, arg)], or NULL. */
+static PyObject *session_list(py_session *self, size_t n, item_maker make, const void *arg)
 {
     if (!check_open(self))
         return NULL;
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
-        ember_io_info info;
-        ember_status status = get(self->session, i, &info);
-        PyObject *item = status == EMBER_OK ? io_tuple(&info) : py_raise_status(status);
+        PyObject *item = make(self->session, i, arg);
         if (!item)
             Py_CLEAR(list);
         else
             PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
     return list;
+}
+
+typedef ember_status (*info_getter)(const ember_session *, size_t, ember_io_info *);
+
+static PyObject *io_item(const ember_session *session, size_t i, const void *arg)
+{
+    info_getter get = *(const info_getter *)arg;
+    ember_io_info info;
+    ember_status status = get(session, i, &info);
+    return status == EMBER_OK ? io_tuple(&info) : py_raise_status(status);
+}
+
+static PyObject *io_list(py_session *self, size_t n, info_getter get)
+{
+    return session_list(self, n, io_item, &get);
 }
 
 static PyObject *session_inputs(py_session *self, PyObject *unused)
@@ -263,44 +279,36 @@ static PyObject *session_meta(py_session *self, PyObject *unused)
                          "ir_version", (long long)meta.ir_version, "custom", custom);
 }
 
+static PyObject *provider_item(const ember_session *session, size_t i, const void *arg)
+{
+    (void)arg;
+    return PyUnicode_FromString(ember_session_get_provider_name(session, i));
+}
+
 static PyObject *session_providers(py_session *self, PyObject *unused)
 {
     (void)unused;
-    if (!check_open(self))
-        return NULL;
-    size_t n = ember_session_get_provider_count(self->session);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        PyObject *name = PyUnicode_FromString(ember_session_get_provider_name(self->session, i));
-        if (!name)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, (Py_ssize_t)i, name);
-    }
-    return list;
+    size_t n = self->session ? ember_session_get_provider_count(self->session) : 0;
+    return session_list(self, n, provider_item, NULL);
+}
+
+static PyObject *placement_item(const ember_session *session, size_t i, const void *arg)
+{
+    (void)arg;
+    ember_node_placement p;
+    ember_status status = ember_session_get_node_placement(session, i, &p);
+    if (status != EMBER_OK)
+        return py_raise_status(status);
+    return Py_BuildValue("(ssss)", p.node_name ? p.node_name : "", p.op_type,
+                         p.domain ? p.domain : "", p.provider);
 }
 
 /* [(node_name, op_type, domain, provider)] in execution order. */
 static PyObject *session_placement(py_session *self, PyObject *unused)
 {
     (void)unused;
-    if (!check_open(self))
-        return NULL;
-    size_t n = ember_session_get_node_count(self->session);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        ember_node_placement p;
-        ember_status status = ember_session_get_node_placement(self->session, i, &p);
-        PyObject *item = status == EMBER_OK
-                             ? Py_BuildValue("(ssss)", p.node_name ? p.node_name : "",
-                                             p.op_type, p.domain ? p.domain : "", p.provider)
-                             : py_raise_status(status);
-        if (!item)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
-    }
-    return list;
+    size_t n = self->session ? ember_session_get_node_count(self->session) : 0;
+    return session_list(self, n, placement_item, NULL);
 }
 
 static PyObject *session_copy_count(py_session *self, PyObject *unused)
@@ -310,26 +318,22 @@ static PyObject *session_copy_count(py_session *self, PyObject *unused)
                             : NULL;
 }
 
+static PyObject *opset_item(const ember_session *session, size_t i, const void *arg)
+{
+    (void)arg;
+    const char *domain;
+    int64_t version;
+    ember_status status = ember_session_get_opset(session, i, &domain, &version);
+    return status == EMBER_OK ? Py_BuildValue("(sL)", domain, (long long)version)
+                              : py_raise_status(status);
+}
+
 /* [(domain, version)]. */
 static PyObject *session_opsets(py_session *self, PyObject *unused)
 {
     (void)unused;
-    if (!check_open(self))
-        return NULL;
-    size_t n = ember_session_get_opset_count(self->session);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        const char *domain;
-        int64_t version;
-        ember_status status = ember_session_get_opset(self->session, i, &domain, &version);
-        PyObject *item = status == EMBER_OK ? Py_BuildValue("(sL)", domain, (long long)version)
-                                            : py_raise_status(status);
-        if (!item)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
-    }
-    return list;
+    size_t n = self->session ? ember_session_get_opset_count(self->session) : 0;
+    return session_list(self, n, opset_item, NULL);
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
