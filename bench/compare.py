@@ -8,9 +8,20 @@ latency reported is the median over all rounds of each round's median.
     python3 bench/compare.py MODEL.onnx [MODEL.onnx ...] [--threads 1,2]
         [--rounds 3] [--seconds 3] [--ember build/tools/ember] [--providers onednn,cpu]
 
+for example, on the models bench/make_models.py writes into models/:
+
+    OMP_WAIT_POLICY=passive python3 bench/compare.py models/resnet50.onnx \
+        models/mobilenetv2.onnx models/bert_base.onnx models/mlp.onnx \
+        models/resnet_small.onnx models/tiny_add.onnx --providers onednn,cpu
+
 Prints a Markdown table: model, threads, Ember median, onnxruntime median, the
 ratio (Ember / onnxruntime: below 1 means Ember is faster), load times and peak
-RSS of each engine. The same seeded inputs feed both engines.
+RSS of each engine. The same seeded inputs feed both engines: floats uniform in
+[-1, 1]; integers in [0, 4), or below the size of the table when the input is
+the indices of a Gather on an initializer (BERT's input_ids: 0..30521).
+Without EMBER_PROVIDER_PATH, Ember looks for its providers in the build tree
+of --ember (BUILD/providers/*). bench/check_models.py and bench/profile.py
+use the helpers here.
 """
 import argparse
 import json
@@ -35,30 +46,70 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-NP_TYPES = {
-    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(float16)": np.float16,
-    "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
-}
+def gather_index_bounds(graph):
+    """{input name: rows} for graph inputs used as the indices of a Gather
+    on an initializer: valid indices stay below the number of rows."""
+    dims = {t.name: list(t.dims) for t in graph.initializer}
+    bounds = {}
+    for node in graph.node:
+        if node.op_type != "Gather" or len(node.input) < 2 or node.input[0] not in dims:
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        table = dims[node.input[0]]
+        rows = table[axis % len(table)]
+        bounds[node.input[1]] = min(rows, bounds.get(node.input[1], rows))
+    return bounds
+
+
+def model_inputs(model):
+    """[(name, numpy dtype, shape)] of the inputs that are not initializers;
+    symbolic or unknown dims become 1. Also the Gather index bounds."""
+    import onnx
+    from onnx import helper
+    graph = onnx.load(model, load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    inputs = []
+    for inp in graph.input:
+        if inp.name in initializers:
+            continue
+        tensor = inp.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else 1
+                 for d in tensor.shape.dim]
+        inputs.append((inp.name, helper.tensor_dtype_to_np_dtype(tensor.elem_type), shape))
+    return inputs, gather_index_bounds(graph)
 
 
 def make_inputs(model, folder, seed=0):
-    """Seeded inputs for every model input (symbolic dims become 1)."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    """Seeded inputs for every model input, saved as .npy: {name: path}."""
+    inputs, bounds = model_inputs(model)
     rng = np.random.default_rng(seed)
     files = {}
-    for i, inp in enumerate(session.get_inputs()):
-        shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
-        dtype = NP_TYPES[inp.type]
+    for i, (name, dtype, shape) in enumerate(inputs):
         if np.issubdtype(dtype, np.floating):
             x = rng.uniform(-1, 1, shape).astype(dtype)
+        elif dtype == np.bool_:
+            x = rng.integers(0, 2, shape).astype(dtype)
         else:
-            x = rng.integers(0, 4, shape).astype(dtype)
+            x = rng.integers(0, bounds.get(name, 4), shape).astype(dtype)
         path = os.path.join(folder, f"input_{i}.npy")
         np.save(path, x)
-        files[inp.name] = path
+        files[name] = path
     return files
+
+
+def ember_environment(ember):
+    """The environment for running `ember`: EMBER_PROVIDER_PATH, when unset,
+    names the providers built beside it (BUILD/tools/ember ->
+    BUILD/providers/*)."""
+    env = dict(os.environ)
+    if env.get("EMBER_PROVIDER_PATH"):
+        return env
+    providers = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ember))),
+                             "providers")
+    if os.path.isdir(providers):
+        folders = sorted(os.path.join(providers, d) for d in os.listdir(providers))
+        env["EMBER_PROVIDER_PATH"] = ":".join(f for f in folders if os.path.isdir(f))
+    return env
 
 
 def ember_round(args, model, inputs, threads):
@@ -66,8 +117,9 @@ def ember_round(args, model, inputs, threads):
                "--seconds", str(args.seconds), "--providers", args.providers]
     for name, path in inputs.items():
         command += ["--input", f"{name}={path}"]
-    command = ["/usr/bin/env", "python3", __file__, "--rss-of", "--"] + command
-    out = subprocess.run(command, capture_output=True, text=True)
+    command = [sys.executable, __file__, "--rss-of", "--"] + command
+    out = subprocess.run(command, capture_output=True, text=True,
+                         env=ember_environment(args.ember))
     if out.returncode != 0:
         sys.exit(f"compare.py: ember bench failed:\n{out.stderr.strip()}")
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
@@ -79,7 +131,7 @@ def ember_round(args, model, inputs, threads):
 
 
 def ort_round(args, model, inputs, threads):
-    command = ["/usr/bin/env", "python3", __file__, "--rss-of", "--", sys.executable, __file__,
+    command = [sys.executable, __file__, "--rss-of", "--", sys.executable, __file__,
                "--ort-worker", model, "--threads", str(threads), "--seconds",
                str(args.seconds), "--inputs", json.dumps(inputs)]
     out = subprocess.run(command, capture_output=True, text=True)

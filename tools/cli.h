@@ -37,12 +37,22 @@ typedef struct cli_session_config {
     const char *providers; /* comma-separated names, or NULL for the default (CPU) */
     bool strict;
     long threads;          /* -1: the library's default */
+    long opt_level;        /* -1: the library's default; 0 runs every node alone */
+    bool profile;          /* per-step timing (ember_session_options_set_profiling) */
 } cli_session_config;
 
 /* Checks the file and the providers, then creates an environment and a
  * session (both owned by the caller, set only on success). */
 int cli_open_model(const char *path, const cli_session_config *config, ember_env **env_out,
                    ember_session **session_out);
+
+/* ---- profile.c ------------------------------------------------------------ */
+
+/* The session's profile now (entries owned by the caller). */
+int profile_snapshot(const ember_session *session, ember_profile_entry **out, size_t *n);
+/* Writes after - before (same steps) as JSON to `path`. */
+int profile_write(const char *path, const ember_profile_entry *before,
+                  const ember_profile_entry *after, size_t n);
 
 /* ---- report.c: printing -------------------------------------------------- */
 

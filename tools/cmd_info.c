@@ -117,7 +117,7 @@ int cmd_info(int argc, char **argv)
         return cli_usage_error("unexpected argument '%s' for 'ember info'", argv[2]);
     if (argv[1][0] == '-' && argv[1][1] != '\0')
         return cli_usage_error("unknown option '%s' for 'ember info'", argv[1]);
-    cli_session_config config = {.providers = NULL, .strict = false, .threads = -1};
+    cli_session_config config = {.providers = NULL, .strict = false, .threads = -1, .opt_level = -1};
     ember_env *env = NULL;
     ember_session *session = NULL;
     int rc = cli_open_model(argv[1], &config, &env, &session);

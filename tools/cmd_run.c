@@ -34,6 +34,7 @@ typedef struct run_args {
     const char *command;      /* "run" or "bench" */
     long runs, warmup;        /* bench: runs = 0 means "use seconds" */
     double seconds;
+    const char *profile_path; /* bench --profile */
 } run_args;
 
 /* Everything one run owns; released by run_state_free. */
@@ -114,6 +115,22 @@ static int set_threads(run_args *args, const char *value)
     return CLI_OK;
 }
 
+static int set_opt_level(run_args *args, const char *value)
+{
+    if (!cli_parse_int(value, 0, 99, &args->session.opt_level))
+        return cli_usage_error("--opt-level expects a number from 0 to 99, got '%s'", value);
+    return CLI_OK;
+}
+
+static int set_profile(run_args *args, const char *value)
+{
+    if (!value[0])
+        return cli_usage_error("--profile needs a file name");
+    args->profile_path = value;
+    args->session.profile = true;
+    return CLI_OK;
+}
+
 static int set_seed(run_args *args, const char *value)
 {
     char *end;
@@ -163,9 +180,11 @@ static const struct {
     bool is_bench_only;
 } value_options[] = {
     {"--providers", set_providers, false}, {"--threads", set_threads, false},
+    {"--opt-level", set_opt_level, false},
     {"--input", add_input_spec, false},    {"--output-dir", set_output_dir, false},
     {"--seed", set_seed, false},           {"--runs", set_runs, true},
     {"--seconds", set_seconds, true},      {"--warmup", set_warmup, true},
+    {"--profile", set_profile, true},
 };
 
 static int parse_option(int argc, char **argv, int *i, run_args *args)
@@ -189,6 +208,7 @@ static int parse_args(int argc, char **argv, run_args *args)
 {
     args->command = argv[0];
     args->session.threads = -1;
+    args->session.opt_level = -1;
     args->runs = 0;
     args->seconds = 5.0;
     args->warmup = 3;
@@ -609,9 +629,18 @@ static int bench(run_state *st, const run_args *args, double load_ms)
         if (rc != CLI_OK)
             return rc;
     }
-    double *times;
-    size_t n;
-    int rc = timed_loop(st, args, &times, &n);
+    double *times = NULL;
+    size_t n = 0, n_steps = 0, n_after = 0;
+    ember_profile_entry *before = NULL, *after = NULL;
+    int rc = args->profile_path ? profile_snapshot(st->session, &before, &n_steps) : CLI_OK;
+    if (rc == CLI_OK)
+        rc = timed_loop(st, args, &times, &n);
+    if (rc == CLI_OK && args->profile_path)
+        rc = profile_snapshot(st->session, &after, &n_after);
+    if (rc == CLI_OK && args->profile_path)
+        rc = profile_write(args->profile_path, before, after, n_steps);
+    free(before);
+    free(after);
     if (rc == CLI_OK && n > 0) {
         qsort(times, n, sizeof *times, compare_ms);
         printf("load: %.3f ms\nwarm-up runs: %ld\nruns: %zu\n", load_ms, args->warmup, n);

@@ -69,6 +69,9 @@ static int make_options(ember_env *env, const cli_session_config *config,
     ember_session_options_set_strict(opts, config->strict);
     if (config->threads >= 0)
         ember_session_options_set_intra_op_threads(opts, (int)config->threads);
+    ember_session_options_set_profiling(opts, config->profile);
+    if (config->opt_level >= 0)
+        ember_session_options_set_opt_level(opts, (ember_opt_level)config->opt_level);
     *out = opts;
     return CLI_OK;
 }

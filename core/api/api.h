@@ -34,6 +34,7 @@ struct ember_session_options {
     int intra_op_threads;
     ember_opt_level opt_level;
     ember_log_level log_level;
+    bool is_profiled;
 };
 
 struct ember_session {

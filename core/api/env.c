@@ -81,6 +81,14 @@ static const ember_host_api host_table = {
     .ctx_output_sequence = exec_ctx_output_sequence,
     .ctx_output_item = exec_ctx_output_item,
     .ctx_output_none = exec_ctx_output_none,
+    .node_input_value = graph_view_input_value,
+    .node_output_value = graph_view_output_value,
+    .group_node_count = exec_group_node_count,
+    .group_node = exec_group_node,
+    .group_input_count = exec_group_input_count,
+    .group_input_value = exec_group_input_value,
+    .group_output_count = exec_group_output_count,
+    .group_output_value = exec_group_output_value,
 };
 
 const ember_host_api *api_host_table(void)

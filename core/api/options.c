@@ -114,6 +114,12 @@ EMBER_API void ember_session_options_set_opt_level(ember_session_options *opts,
         opts->opt_level = level;
 }
 
+EMBER_API void ember_session_options_set_profiling(ember_session_options *opts, bool enabled)
+{
+    if (opts)
+        opts->is_profiled = enabled;
+}
+
 EMBER_API void ember_session_options_set_log_level(ember_session_options *opts,
                                                    ember_log_level level)
 {

@@ -134,16 +134,19 @@ EMBER_API void ember_session_destroy(ember_session *s)
 static ember_status build(ember_session *s, const ember_session_options *opts)
 {
     EMBER_TRY(choose_providers(s, opts));
-    EMBER_TRY(partition_build(s->g, s->providers, s->n_providers, opts->is_strict, &s->plan));
+    partition_options placement = {opts->is_strict, opts->opt_level != EMBER_OPT_DISABLED};
+    EMBER_TRY(partition_build(s->g, s->providers, s->n_providers, placement, &s->plan));
     EMBER_TRY(exec_pool_create((size_t)opts->intra_op_threads, &s->pool));
     EMBER_TRY(exec_prepare(s->g, s->plan, s->providers, s->n_providers, s->pool, &s->program));
+    if (opts->is_profiled)
+        EMBER_TRY(exec_profile_enable(s->program));
     return index_io(s);
 }
 
 static ember_status finish_create(ember_env *env, graph *g, const ember_session_options *opts,
                                   ember_session **out)
 {
-    ember_session_options defaults = {0, NULL, false, 0, EMBER_OPT_ALL, EMBER_LOG_WARNING};
+    ember_session_options defaults = {0, NULL, false, 0, EMBER_OPT_ALL, EMBER_LOG_WARNING, false};
     ember_session *s = util_calloc(1, sizeof *s);
     if (!s) {
         graph_destroy(g);
@@ -265,6 +268,21 @@ EMBER_API ember_status ember_session_get_node_placement(const ember_session *s, 
     if (!s || !out || index >= s->g->n_nodes)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "node index %zu is out of range", index);
     *out = s->placement[index];
+    return EMBER_OK;
+}
+
+EMBER_API ember_status ember_session_get_profile(const ember_session *s,
+                                                 ember_profile_entry *entries, size_t cap,
+                                                 size_t *n)
+{
+    if (!s || !n || (cap > 0 && !entries))
+        return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_session_get_profile: NULL argument");
+    size_t count = exec_profile_read(s->program, entries, cap);
+    if (count == 0 && s->plan->n_steps > 0)
+        return ember_fail(EMBER_E_INVALID_ARGUMENT,
+                          "profiling is off for this session; enable it with "
+                          "ember_session_options_set_profiling");
+    *n = count;
     return EMBER_OK;
 }
 

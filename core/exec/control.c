@@ -15,7 +15,8 @@ static const ember_device host = {EMBER_DEVICE_CPU, 0};
 
 static ember_status prepare_sub(exec_program *prog, exec_sub *sub)
 {
-    EMBER_TRY(partition_build(sub->g, prog->providers, prog->n_providers, false, &sub->plan));
+    partition_options placement = {false, prog->plan->options.is_grouped};
+    EMBER_TRY(partition_build(sub->g, prog->providers, prog->n_providers, placement, &sub->plan));
     return exec_prepare(sub->g, sub->plan, prog->providers, prog->n_providers, prog->pool,
                         &sub->program);
 }

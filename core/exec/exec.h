@@ -110,6 +110,12 @@ typedef struct exec_fetch {
 ember_status exec_run(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
                       exec_fetch *fetches, size_t n_fetches);
 
+/* Profiling: per-step call counts and times, added by every run once
+ * enabled (before the first run). exec_profile_read fills up to `cap`
+ * entries and returns the number of steps; 0 when profiling is off. */
+ember_status exec_profile_enable(exec_program *prog);
+size_t exec_profile_read(const exec_program *prog, ember_profile_entry *entries, size_t cap);
+
 /* The provider instance of the session that owns `device`, or NULL. */
 provider_instance *exec_provider_for_device(const exec_program *prog, ember_device device);
 
@@ -134,6 +140,12 @@ ember_status exec_ctx_output_sequence(ember_kernel_context *ctx, size_t index, u
 ember_status exec_ctx_output_item(ember_kernel_context *ctx, size_t index, size_t item,
                                   const int64_t *dims, size_t rank, ember_tensor **out);
 ember_status exec_ctx_output_none(ember_kernel_context *ctx, size_t index);
+size_t exec_group_node_count(const ember_group *group);
+const ember_node *exec_group_node(const ember_group *group, size_t index);
+size_t exec_group_input_count(const ember_group *group);
+int64_t exec_group_input_value(const ember_group *group, size_t index);
+size_t exec_group_output_count(const ember_group *group);
+int64_t exec_group_output_value(const ember_group *group, size_t index);
 ember_status exec_tensor_set_string(ember_tensor *tensor, size_t index, const char *data,
                                     size_t size);
 

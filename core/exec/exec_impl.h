@@ -24,7 +24,19 @@ typedef struct exec_step {
     int *release;                 /* slots whose buffers die after this step */
     size_t n_subs;
     exec_sub *subs;               /* control flow only: one per graph attribute */
+    /* Groups whose provider returned a kernel: the first member points at
+     * the step that runs the whole group, which covers n_members steps;
+     * the other members have no kernel of their own. */
+    const struct exec_step *group;
+    size_t n_members;
 } exec_step;
+
+/* What a provider's group_create sees (ember_group of the ABI). */
+struct ember_group {
+    const partition_plan *plan;
+    const partition_group *group;
+    ember_node *nodes;            /* group->n_steps views */
+};
 
 /* Immutable after exec_prepare, which is what makes concurrent runs safe. */
 struct exec_program {
@@ -34,8 +46,10 @@ struct exec_program {
     size_t n_providers;
     exec_pool *pool;
     exec_step *steps;             /* plan->n_steps entries */
+    exec_step *group_steps;       /* plan->n_groups entries; kernel NULL = declined */
     exec_tensor *constants;       /* per slot; set where is_constant */
     bool *is_constant;
+    struct exec_profile *profile; /* plan->n_steps counters, or NULL */
 };
 
 typedef struct exec_run_state exec_run_state;
@@ -57,6 +71,14 @@ struct exec_run_state {
 /* exec_run for a subgraph: captured values are resolved through `outer`. */
 ember_status exec_run_scoped(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
                              exec_fetch *fetches, size_t n_fetches, const exec_scope *outer);
+
+/* profile.c: the clock and the counters of step `step`. */
+uint64_t exec_profile_now(void);
+void exec_profile_add(const exec_program *prog, size_t step, uint64_t ns);
+
+/* group.c: offers each group of the plan to its provider. */
+ember_status exec_groups_prepare(exec_program *prog);
+void exec_groups_release(exec_program *prog);
 
 /* control.c: prepares the subgraphs of a control-flow step, releases them,
  * and runs the step. */

@@ -23,10 +23,16 @@ provider_instance *exec_provider_for_device(const exec_program *prog, ember_devi
 
 static ember_status create_kernels(exec_program *prog)
 {
+    for (size_t i = 0; i < prog->plan->n_steps; i++)
+        prog->steps[i].plan = &prog->plan->steps[i];
+    EMBER_TRY(exec_groups_prepare(prog));
     for (size_t i = 0; i < prog->plan->n_steps; i++) {
         const partition_step *step = &prog->plan->steps[i];
         exec_step *rt = &prog->steps[i];
-        rt->plan = step;
+        if (rt->group) {
+            i += rt->group->n_members - 1; /* the group's kernel runs these */
+            continue;
+        }
         if (step->node < 0)
             continue;
         rt->node = &prog->g->nodes[step->node];
@@ -147,6 +153,8 @@ void exec_destroy(exec_program *prog)
         exec_control_release(step);
         util_free(step->release);
     }
+    exec_groups_release(prog);
+    util_free(prog->profile);
     for (size_t i = 0; prog->constants && i < prog->plan->n_slots; i++)
         exec_tensor_release(&prog->constants[i]);
     util_free(prog->steps);
@@ -162,7 +170,7 @@ ember_status exec_prepare(const graph *g, const partition_plan *plan,
     exec_program *prog = util_calloc(1, sizeof *prog);
     if (!prog)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory preparing the program");
-    *prog = (exec_program){g, plan, providers, n_providers, pool, NULL, NULL, NULL};
+    *prog = (exec_program){g, plan, providers, n_providers, pool, NULL, NULL, NULL, NULL, NULL};
     prog->steps = util_calloc(plan->n_steps ? plan->n_steps : 1, sizeof *prog->steps);
     prog->constants = util_calloc(plan->n_slots ? plan->n_slots : 1, sizeof *prog->constants);
     prog->is_constant = util_calloc(plan->n_slots ? plan->n_slots : 1, sizeof(bool));

@@ -169,18 +169,34 @@ static void release_after(exec_run_state *run, const exec_step *step)
         exec_tensor_release(&run->slots[step->release[i]]);
 }
 
+/* Runs step s (a whole group when s starts an accepted one); returns how
+ * many steps it covered in *n. */
+static ember_status run_step(exec_run_state *run, size_t s, size_t *n)
+{
+    const exec_step *step = &run->prog->steps[s];
+    *n = 1;
+    if (step->group) {
+        *n = step->group->n_members;
+        return run_kernel(run, step->group);
+    }
+    if (!step->node)
+        return run_copy(run, step);
+    if (step->subs)
+        return exec_control_run(run, step);
+    return run_kernel(run, step);
+}
+
 static ember_status run_steps(exec_run_state *run)
 {
     const exec_program *prog = run->prog;
-    for (size_t s = 0; s < prog->plan->n_steps; s++) {
-        const exec_step *step = &prog->steps[s];
-        if (!step->node)
-            EMBER_TRY(run_copy(run, step));
-        else if (step->subs)
-            EMBER_TRY(exec_control_run(run, step));
-        else
-            EMBER_TRY(run_kernel(run, step));
-        release_after(run, step);
+    for (size_t s = 0; s < prog->plan->n_steps;) {
+        size_t n;
+        uint64_t start = prog->profile ? exec_profile_now() : 0;
+        EMBER_TRY(run_step(run, s, &n));
+        if (prog->profile)
+            exec_profile_add(prog, s, exec_profile_now() - start);
+        for (size_t end = s + n; s < end; s++)
+            release_after(run, &prog->steps[s]);
     }
     return EMBER_OK;
 }

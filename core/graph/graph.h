@@ -159,5 +159,8 @@ bool graph_view_output_type(const ember_node *n, size_t index, ember_type_info *
 /* An initializer, or the `value` tensor of a Constant producer, or NULL. */
 const ember_tensor *graph_view_input_constant(const ember_node *n, size_t index);
 bool graph_view_attr(const ember_node *n, const char *name, ember_attr *out);
+/* The graph value index of input/output `index`, or -1 when absent. */
+int64_t graph_view_input_value(const ember_node *n, size_t index);
+int64_t graph_view_output_value(const ember_node *n, size_t index);
 
 #endif /* EMBER_CORE_GRAPH_H */

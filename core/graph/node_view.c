@@ -115,3 +115,13 @@ bool graph_view_attr(const ember_node *n, const char *name, ember_attr *out)
         out->graph = (const ember_graph *)attr->subgraph;
     return true;
 }
+
+int64_t graph_view_input_value(const ember_node *n, size_t index)
+{
+    return index < n->node->n_inputs ? n->node->inputs[index] : -1;
+}
+
+int64_t graph_view_output_value(const ember_node *n, size_t index)
+{
+    return index < n->node->n_outputs ? n->node->outputs[index] : -1;
+}

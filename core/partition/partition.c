@@ -1,9 +1,11 @@
 /*
- * Builds a partition_plan (see partition.h) in three passes:
+ * Builds a partition_plan (see partition.h) in four passes:
  *   1. assign: each node goes to the first provider that claims it;
  *   2. slots: every graph value gets a slot on its home device;
  *   3. steps: kernels in topological order, each preceded by the copy
- *      steps that bring its inputs onto its device (one per value+device).
+ *      steps that bring its inputs onto its device (one per value+device);
+ *      a group's copies all come before its first member;
+ *   4. groups: the inputs and outputs of each group.
  */
 #include "core/partition/partition.h"
 
@@ -17,7 +19,8 @@ typedef struct builder {
     const partition_provider *providers;
     size_t n_providers;
     partition_plan *plan;
-    size_t cap_slots, cap_steps;
+    size_t cap_slots, cap_steps, cap_groups;
+    int *group_of;       /* per node: index into plan->groups, or -1 */
 } builder;
 
 static const ember_device host_device = {EMBER_DEVICE_CPU, 0};
@@ -79,10 +82,10 @@ static ember_status assign_node(builder *b, size_t index, bool strict)
     return unclaimed(b, node);
 }
 
-static ember_status assign_all(builder *b, bool strict)
+static ember_status assign_all(builder *b)
 {
     for (size_t i = 0; i < b->g->n_nodes; i++)
-        EMBER_TRY(assign_node(b, b->g->node_order[i], strict));
+        EMBER_TRY(assign_node(b, b->g->node_order[i], b->plan->options.is_strict));
     return EMBER_OK;
 }
 
@@ -234,21 +237,36 @@ static ember_status node_reads(const builder *b, const graph_node *node, int **o
     return EMBER_OK;
 }
 
-static ember_status add_kernel_step(builder *b, size_t index)
+/* The slots a node reads on its provider's device (adding copy steps the
+ * first time a value is needed there); the caller frees *out. */
+static ember_status resolve_reads(builder *b, size_t index, int **out, size_t *n)
 {
     const graph_node *node = &b->g->nodes[index];
     int provider = b->plan->node_provider[index];
     ember_device device = provider >= 0 ? b->providers[provider].device : host_device;
     int *reads = NULL;
-    size_t n_reads;
-    EMBER_TRY(node_reads(b, node, &reads, &n_reads));
+    EMBER_TRY(node_reads(b, node, &reads, n));
     ember_status status = EMBER_OK;
-    for (size_t i = 0; i < n_reads && status == EMBER_OK; i++)
+    for (size_t i = 0; i < *n && status == EMBER_OK; i++)
         if (reads[i] >= 0)
             status = reading_slot(b, reads[i], device, &reads[i]);
+    if (status != EMBER_OK) {
+        util_free(reads);
+        return status;
+    }
+    *out = reads;
+    return EMBER_OK;
+}
+
+static ember_status add_kernel_step(builder *b, size_t index)
+{
+    const graph_node *node = &b->g->nodes[index];
+    int *reads = NULL;
+    size_t n_reads;
     partition_step *step;
-    if (status == EMBER_OK)
-        status = add_step(b, (int)index, provider, n_reads, node->n_outputs, &step);
+    EMBER_TRY(resolve_reads(b, index, &reads, &n_reads));
+    ember_status status =
+        add_step(b, (int)index, b->plan->node_provider[index], n_reads, node->n_outputs, &step);
     if (status == EMBER_OK) {
         memcpy(step->inputs, reads, n_reads * sizeof *reads);
         if (node->n_outputs)
@@ -258,11 +276,141 @@ static ember_status add_kernel_step(builder *b, size_t index)
     return status;
 }
 
+/* Length of the run of nodes from node_order[at] on that can form a group:
+ * consecutive, one provider that runs groups, no control flow. */
+static size_t group_length(const builder *b, size_t at)
+{
+    int provider = b->plan->node_provider[b->g->node_order[at]];
+    if (!b->plan->options.is_grouped || provider < 0 ||
+        !provider_runs_groups(b->providers[provider].instance))
+        return 1;
+    size_t n = 1;
+    while (at + n < b->g->n_nodes && b->plan->node_provider[b->g->node_order[at + n]] == provider)
+        n++;
+    return n;
+}
+
+/* Emits the copy steps every member needs, then the members' steps. */
+static ember_status add_group(builder *b, size_t at, size_t n)
+{
+    partition_plan *plan = b->plan;
+    for (size_t i = 0; i < n; i++) {
+        int *reads = NULL;
+        size_t n_reads;
+        EMBER_TRY(resolve_reads(b, b->g->node_order[at + i], &reads, &n_reads));
+        util_free(reads);
+    }
+    EMBER_TRY(util_grow((void **)&plan->groups, &b->cap_groups, plan->n_groups + 1,
+                        sizeof *plan->groups));
+    int index = b->plan->node_provider[b->g->node_order[at]];
+    plan->groups[plan->n_groups] = (partition_group){
+        plan->n_steps, n, {(int)b->g->node_order[at], index, 0, NULL, 0, NULL}};
+    for (size_t i = 0; i < n; i++)
+        b->group_of[b->g->node_order[at + i]] = (int)plan->n_groups;
+    plan->n_groups++;
+    for (size_t i = 0; i < n; i++)
+        EMBER_TRY(add_kernel_step(b, b->g->node_order[at + i]));
+    return EMBER_OK;
+}
+
 static ember_status add_all_steps(builder *b)
 {
-    for (size_t i = 0; i < b->g->n_nodes; i++)
-        EMBER_TRY(add_kernel_step(b, b->g->node_order[i]));
+    for (size_t i = 0; i < b->g->n_nodes;) {
+        size_t n = group_length(b, i);
+        if (n >= 2)
+            EMBER_TRY(add_group(b, i, n));
+        else
+            EMBER_TRY(add_kernel_step(b, b->g->node_order[i]));
+        i += n;
+    }
     return EMBER_OK;
+}
+
+/* ---- pass 4: group inputs and outputs --------------------------------------- */
+
+static bool is_member(const builder *b, int group, int value)
+{
+    int producer = b->g->values[value].producer;
+    return producer >= 0 && b->group_of[producer] == group;
+}
+
+static ember_status append_slot(int **items, size_t *n, int slot)
+{
+    if (is_listed(*items, *n, slot))
+        return EMBER_OK;
+    int *grown = util_realloc(*items, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory planning groups");
+    grown[(*n)++] = slot;
+    *items = grown;
+    return EMBER_OK;
+}
+
+/* Inputs: slots members read that no member writes. */
+static ember_status group_inputs(builder *b, int index)
+{
+    partition_group *group = &b->plan->groups[index];
+    for (size_t s = group->first_step; s < group->first_step + group->n_steps; s++) {
+        const partition_step *step = &b->plan->steps[s];
+        for (size_t i = 0; i < step->n_inputs; i++) {
+            int slot = step->inputs[i];
+            if (slot >= 0 && !is_member(b, index, b->plan->slots[slot].value))
+                EMBER_TRY(append_slot(&group->step.inputs, &group->step.n_inputs, slot));
+        }
+    }
+    return EMBER_OK;
+}
+
+/* Marks values[v] for each value that leaves its producer's group: a graph
+ * output, or read by a node of another group or of none. */
+static ember_status mark_exported(const builder *b, bool *exported)
+{
+    const graph *g = b->g;
+    for (size_t i = 0; i < g->n_outputs; i++)
+        exported[g->outputs[i]] = true;
+    for (size_t n = 0; n < g->n_nodes; n++) {
+        int *reads = NULL;
+        size_t n_reads;
+        EMBER_TRY(node_reads(b, &g->nodes[n], &reads, &n_reads));
+        for (size_t i = 0; i < n_reads; i++) {
+            int producer = reads[i] >= 0 ? g->values[reads[i]].producer : -1;
+            if (producer >= 0 && b->group_of[producer] >= 0 &&
+                b->group_of[producer] != b->group_of[n])
+                exported[reads[i]] = true;
+        }
+        util_free(reads);
+    }
+    return EMBER_OK;
+}
+
+static ember_status group_outputs(builder *b, int index, const bool *exported)
+{
+    partition_group *group = &b->plan->groups[index];
+    for (size_t s = group->first_step; s < group->first_step + group->n_steps; s++) {
+        const partition_step *step = &b->plan->steps[s];
+        for (size_t i = 0; i < step->n_outputs; i++)
+            if (step->outputs[i] >= 0 && exported[step->outputs[i]])
+                EMBER_TRY(append_slot(&group->step.outputs, &group->step.n_outputs,
+                                      step->outputs[i]));
+    }
+    return EMBER_OK;
+}
+
+static ember_status describe_groups(builder *b)
+{
+    if (b->plan->n_groups == 0)
+        return EMBER_OK;
+    bool *exported = util_calloc(b->g->n_values + 1, sizeof *exported);
+    if (!exported)
+        return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory planning groups");
+    ember_status status = mark_exported(b, exported);
+    for (size_t i = 0; i < b->plan->n_groups && status == EMBER_OK; i++) {
+        status = group_inputs(b, (int)i);
+        if (status == EMBER_OK)
+            status = group_outputs(b, (int)i, exported);
+    }
+    util_free(exported);
+    return status;
 }
 
 /* ---- entry ----------------------------------------------------------------- */
@@ -275,6 +423,11 @@ void partition_destroy(partition_plan *plan)
         util_free(plan->steps[i].inputs);
         util_free(plan->steps[i].outputs);
     }
+    for (size_t i = 0; i < plan->n_groups; i++) {
+        util_free(plan->groups[i].step.inputs);
+        util_free(plan->groups[i].step.outputs);
+    }
+    util_free(plan->groups);
     util_free(plan->steps);
     util_free(plan->slots);
     util_free(plan->node_provider);
@@ -282,23 +435,32 @@ void partition_destroy(partition_plan *plan)
 }
 
 ember_status partition_build(const graph *g, const partition_provider *providers,
-                             size_t n_providers, bool strict, partition_plan **out)
+                             size_t n_providers, partition_options options,
+                             partition_plan **out)
 {
     if (n_providers == 0)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "no execution provider to place nodes on");
     partition_plan *plan = util_calloc(1, sizeof *plan);
+    int *group_of = util_malloc((g->n_nodes ? g->n_nodes : 1) * sizeof *group_of);
     if (plan)
         plan->node_provider = util_calloc(g->n_nodes ? g->n_nodes : 1, sizeof(int));
-    if (!plan || !plan->node_provider) {
+    if (!plan || !plan->node_provider || !group_of) {
         partition_destroy(plan);
+        util_free(group_of);
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory partitioning the graph");
     }
-    builder b = {g, providers, n_providers, plan, 0, 0};
-    ember_status status = assign_all(&b, strict);
+    for (size_t i = 0; i < g->n_nodes; i++)
+        group_of[i] = -1;
+    plan->options = options;
+    builder b = {g, providers, n_providers, plan, 0, 0, 0, group_of};
+    ember_status status = assign_all(&b);
     if (status == EMBER_OK)
         status = add_home_slots(&b);
     if (status == EMBER_OK)
         status = add_all_steps(&b);
+    if (status == EMBER_OK)
+        status = describe_groups(&b);
+    util_free(group_of);
     if (status != EMBER_OK) {
         partition_destroy(plan);
         return status;

@@ -17,6 +17,10 @@
  *    it when it is already where it is needed.
  *  - steps[] is in execution order: a copy step comes right before the
  *    first kernel that reads it; kernel steps follow g->node_order.
+ *  - A group is a run of two or more consecutive kernel steps (no copy
+ *    step between them) of one provider that can run groups. Its own
+ *    step lists the slots its members read that no member writes, and
+ *    the values members write that a non-member or the caller reads.
  */
 #ifndef EMBER_CORE_PARTITION_H
 #define EMBER_CORE_PARTITION_H
@@ -65,7 +69,22 @@ typedef struct partition_step {
     int *outputs;        /* slot indices, -1 = absent */
 } partition_step;
 
+/* Members are steps[first_step, first_step + n_steps); `step` is the
+ * group as one step: node = its first member, the group's provider, and
+ * its inputs and outputs. */
+typedef struct partition_group {
+    size_t first_step;
+    size_t n_steps;
+    partition_step step;
+} partition_group;
+
+typedef struct partition_options {
+    bool is_strict; /* a node providers[0] does not claim is an error */
+    bool is_grouped; /* offer groups to providers that run them */
+} partition_options;
+
 typedef struct partition_plan {
+    partition_options options;
     size_t n_slots;
     partition_slot *slots;
     size_t n_steps;
@@ -73,14 +92,16 @@ typedef struct partition_plan {
     int *node_provider;  /* g->n_nodes entries: index into the provider list, or
                             PARTITION_CORE */
     size_t n_copies;     /* copy steps between two different devices */
+    size_t n_groups;
+    partition_group *groups; /* in step order */
 } partition_plan;
 
-/* Assigns every node of `g` (top-level graph) to one of `providers`, in
- * priority order. With `strict`, a node that providers[0] does not claim
- * is an error. A node nobody claims is EMBER_E_NOT_IMPLEMENTED with a
- * message naming node, op, domain, opset and input types. */
+/* Assigns every node of `g` to one of `providers`, in priority order. A
+ * node nobody claims is EMBER_E_NOT_IMPLEMENTED with a message naming
+ * node, op, domain, opset and input types. */
 ember_status partition_build(const graph *g, const partition_provider *providers,
-                             size_t n_providers, bool strict, partition_plan **out);
+                             size_t n_providers, partition_options options,
+                             partition_plan **out);
 void partition_destroy(partition_plan *plan);
 
 /* True when both describe the same device. */

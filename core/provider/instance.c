@@ -136,6 +136,27 @@ void provider_kernel_destroy(provider_instance *p, ember_kernel *kernel)
     provider_instance_release(p);
 }
 
+bool provider_runs_groups(const provider_instance *p)
+{
+    return EMBER_HAS(api_of(p), ember_provider_api, group_create);
+}
+
+ember_status provider_group_create(provider_instance *p, const ember_group *group,
+                                   ember_kernel **out)
+{
+    const ember_provider_api *api = api_of(p);
+    ember_kernel *kernel = NULL;
+    if (!EMBER_HAS(api, ember_provider_api, group_create)) {
+        *out = NULL;
+        return EMBER_OK;
+    }
+    EMBER_TRY(blame(p, "group_create", api->group_create(p->self, group, &kernel)));
+    if (kernel)
+        provider_instance_retain(p);
+    *out = kernel;
+    return EMBER_OK;
+}
+
 /* ---- device memory ----------------------------------------------------------------- */
 
 ember_status provider_alloc(provider_instance *p, int32_t device_id, size_t bytes, void **out)

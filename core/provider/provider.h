@@ -66,6 +66,11 @@ ember_status provider_kernel_create(provider_instance *p, const ember_node *node
 ember_status provider_kernel_run(provider_instance *p, ember_kernel *kernel,
                                  ember_kernel_context *ctx);
 void provider_kernel_destroy(provider_instance *p, ember_kernel *kernel);
+/* Whether the provider implements group_create (ABI 1.1). */
+bool provider_runs_groups(const provider_instance *p);
+/* Sets *out to the group's kernel, or to NULL when the provider declines. */
+ember_status provider_group_create(provider_instance *p, const ember_group *group,
+                                   ember_kernel **out);
 ember_status provider_alloc(provider_instance *p, int32_t device_id, size_t bytes,
                             void **out);
 void provider_free(provider_instance *p, int32_t device_id, void *ptr);

@@ -217,10 +217,15 @@ EMBER_API ember_status ember_session_options_append_provider(ember_session_optio
 EMBER_API void ember_session_options_set_strict(ember_session_options *opts, bool strict);
 /* Threads for the parallel loops inside one run (0 = one per core). */
 EMBER_API void ember_session_options_set_intra_op_threads(ember_session_options *opts, int n);
-/* Recorded for onnxruntime compatibility. Ember has no graph optimizer
- * yet: every level runs the graph as loaded. */
+/* EMBER_OPT_DISABLED runs every node as its own kernel; any other level
+ * (the default is EMBER_OPT_ALL) lets providers that can fuse run
+ * consecutive nodes as one kernel (provider groups, ember_provider.h).
+ * The core itself does not rewrite the graph. */
 EMBER_API void ember_session_options_set_opt_level(ember_session_options *opts,
                                                    ember_opt_level level);
+/* Per-step timing of every run, read with ember_session_get_profile. Off
+ * by default (it costs two clock reads per step). */
+EMBER_API void ember_session_options_set_profiling(ember_session_options *opts, bool enabled);
 /* Recorded; messages are filtered by the env's logger level
  * (ember_env_set_logger) for now. */
 EMBER_API void ember_session_options_set_log_level(ember_session_options *opts,
@@ -368,6 +373,26 @@ EMBER_API ember_status ember_session_get_node_placement(const ember_session *ses
                                                         size_t index,
                                                         ember_node_placement *out);
 EMBER_API size_t ember_session_get_copy_count(const ember_session *session);
+/* Profiling (ember_session_options_set_profiling): one entry per step of
+ * the main graph, in execution order. A step is one node, a provider group
+ * of n_nodes consecutive nodes run as one kernel (op_type "group", named
+ * after its first node), or a copy between devices (op_type "copy").
+ * Totals cover every run so far, from any thread. Copies up to `cap`
+ * entries and sets *n to the number of steps; strings are borrowed from the
+ * session. EMBER_E_INVALID_ARGUMENT when profiling is off. Thread-safe. */
+typedef struct ember_profile_entry {
+    const char *node_name;
+    const char *op_type;
+    const char *provider;  /* "core" for control flow and host copies */
+    size_t n_nodes;
+    uint64_t calls;
+    uint64_t total_ns;
+} ember_profile_entry;
+
+EMBER_API ember_status ember_session_get_profile(const ember_session *session,
+                                                 ember_profile_entry *entries, size_t cap,
+                                                 size_t *n);
+
 /* The providers the session uses, in priority order (borrowed names). */
 EMBER_API size_t ember_session_get_provider_count(const ember_session *session);
 EMBER_API const char *ember_session_get_provider_name(const ember_session *session,

@@ -10,6 +10,9 @@
  *
  * Versions:
  *   1.0  the first band of both tables.
+ *   1.1  groups: a provider may run a run of consecutive nodes it claimed as
+ *        one kernel (group_create), seeing which values connect them
+ *        (node_input_value, node_output_value, group_*).
  */
 #ifndef EMBER_EMBER_PROVIDER_H
 #define EMBER_EMBER_PROVIDER_H
@@ -24,7 +27,7 @@ extern "C" {
 #endif
 
 #define EMBER_ABI_MAJOR 1
-#define EMBER_ABI_MINOR 0
+#define EMBER_ABI_MINOR 1
 #define EMBER_ABI_VERSION (((uint32_t)EMBER_ABI_MAJOR << 16) | EMBER_ABI_MINOR)
 #define EMBER_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define EMBER_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -108,6 +111,7 @@ typedef struct ember_node ember_node;                     /* core-owned */
 typedef struct ember_kernel_context ember_kernel_context; /* core-owned */
 typedef struct ember_provider ember_provider;             /* provider-owned */
 typedef struct ember_kernel ember_kernel;                 /* provider-owned */
+typedef struct ember_group ember_group;                   /* core-owned */
 
 /* Body of a parallel loop: process items [begin, end). */
 typedef void (*ember_parallel_fn)(void *arg, size_t begin, size_t end);
@@ -194,7 +198,30 @@ typedef struct ember_host_api {
     /* Makes output `index` an optional that holds nothing. */
     ember_status (*ctx_output_none)(ember_kernel_context *ctx, size_t index);
 
-    /* ---- ABI 1.1: append below this line only ---- */
+    /* ---- ABI 1.1 ---- */
+
+    /* Which graph value input/output `index` of a node is: a number that
+     * is the same for every node reading or writing that value in one
+     * graph, or -1 when the input/output is absent. Valid where node
+     * views are. Required. */
+    int64_t (*node_input_value)(const ember_node *node, size_t index);
+    int64_t (*node_output_value)(const ember_node *node, size_t index);
+
+    /* Group views, valid during group_create only. Required. The nodes
+     * come in execution order. The inputs are every value a member reads
+     * that no member writes (constants included), in the order the group
+     * kernel's ctx_input sees them; the outputs are the values members
+     * write that someone outside the group (or the caller) reads, in the
+     * order of ctx_output. Values that only connect members have no slot:
+     * the group kernel keeps them however it likes. */
+    size_t (*group_node_count)(const ember_group *group);
+    const ember_node *(*group_node)(const ember_group *group, size_t index);
+    size_t (*group_input_count)(const ember_group *group);
+    int64_t (*group_input_value)(const ember_group *group, size_t index);
+    size_t (*group_output_count)(const ember_group *group);
+    int64_t (*group_output_value)(const ember_group *group, size_t index);
+
+    /* ---- ABI 1.2: append below this line only ---- */
 } ember_host_api;
 
 /* ----------------------------------------------------------------------- */
@@ -266,7 +293,20 @@ typedef struct ember_provider_api {
      * instance is destroyed. */
     void (*shutdown)(void);
 
-    /* ---- ABI 1.1: append below this line only ---- */
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional. After every node is placed, the core offers each run of
+     * two or more consecutive nodes (in execution order) that this
+     * instance claimed; the provider returns one kernel that runs them all
+     * (fusing, keeping its own layouts between them), or sets *out to NULL
+     * to have them run node by node. A group kernel is run and destroyed
+     * through kernel_run and kernel_destroy; its context's inputs and
+     * outputs are the group's (see group_input_value). Not offered when
+     * the session's optimization level is EMBER_OPT_DISABLED. */
+    ember_status (*group_create)(ember_provider *self, const ember_group *group,
+                                 ember_kernel **out);
+
+    /* ---- ABI 1.2: append below this line only ---- */
 } ember_provider_api;
 
 /* The plugin's only exported symbol. Returns the table when the plugin

@@ -63,22 +63,35 @@ static float clip_bound(const onednn_shapes *in, size_t index, float dflt)
     return index < in->n && in->data[index] != NULL ? *(const float *)in->data[index] : dflt;
 }
 
+/* The oneDNN algorithm and its alpha/beta for this plan's inputs. */
+static void eltwise_alg(const onednn_kernel *k, const onednn_shapes *in, float *alpha,
+                        float *beta)
+{
+    const eltwise_params *p = k->params;
+    *alpha = p->alpha;
+    *beta = p->beta;
+    if (p->alg == dnnl_eltwise_clip_v2 && k->opset >= 11) {
+        *alpha = clip_bound(in, 1, -FLT_MAX);
+        *beta = clip_bound(in, 2, FLT_MAX);
+    }
+    /* ONNX: min > max sets every value to max; oneDNN wants min <= max. */
+    if (p->alg == dnnl_eltwise_clip_v2 && *alpha > *beta)
+        *alpha = *beta;
+}
+
 static ember_status eltwise_build(const onednn_kernel *k, const onednn_shapes *in,
                                   onednn_plan *plan)
 {
     const eltwise_params *p = k->params;
     int64_t n = numel(in->dims[0], in->rank[0]);
-    float alpha = p->alpha, beta = p->beta;
-    if (p->alg == dnnl_eltwise_clip_v2 && k->opset >= 11) {
-        alpha = clip_bound(in, 1, -FLT_MAX);
-        beta = clip_bound(in, 2, FLT_MAX);
-    }
-    /* ONNX: min > max sets every value to max; oneDNN wants min <= max. */
-    if (p->alg == dnnl_eltwise_clip_v2 && alpha > beta)
-        alpha = beta;
+    float alpha, beta;
+    eltwise_alg(k, in, &alpha, &beta);
     dnnl_memory_desc_t md;
     dnnl_eltwise_desc_t desc;
-    ember_status s = onednn_md_plain(k, &md, &n, 1);
+    /* In a group the input may arrive in a blocked layout, which an
+     * eltwise takes as it is. */
+    ember_status s = in->layout[0] != NULL ? onednn_md_input(k, in, 0, &md)
+                                           : onednn_md_plain(k, &md, &n, 1);
     if (s == EMBER_OK)
         s = onednn_check(k,
                          dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, p->alg, &md,
@@ -87,6 +100,15 @@ static ember_status eltwise_build(const onednn_kernel *k, const onednn_shapes *i
     if (s != EMBER_OK)
         return s;
     return unary_finish(k, in, plan, &desc, &md);
+}
+
+bool onednn_eltwise_post_op(const onednn_kernel *k, const onednn_shapes *in, onednn_fusion *f)
+{
+    if (k->build != eltwise_build)
+        return false;
+    f->eltwise = ((const eltwise_params *)k->params)->alg;
+    eltwise_alg(k, in, &f->alpha, &f->beta);
+    return true;
 }
 
 ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node)

@@ -178,6 +178,8 @@ static ember_status gemm_attr(const onednn_kernel *k, bool has_c, const dnnl_mem
                                                          p->beta, 0.0f),
                          "the beta post-op");
     if (s == EMBER_OK)
+        s = onednn_fusion_append_eltwise(k, post);
+    if (s == EMBER_OK)
         s = onednn_check(k, dnnl_primitive_attr_set_post_ops(attr, post), "post-ops");
     dnnl_post_ops_destroy(post);
     return s;

@@ -61,7 +61,7 @@ static ember_status batchnorm_build(const onednn_kernel *k, const onednn_shapes 
     dnnl_primitive_desc_t pd = NULL;
     unsigned flags = dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift;
     onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
-    ember_status s = onednn_md_plain(k, &data, in->dims[0], in->rank[0]);
+    ember_status s = onednn_md_input(k, in, 0, &data);
     if (s == EMBER_OK)
         s = onednn_md_plain(k, &channel, &c, 1);
     if (s == EMBER_OK)

@@ -52,6 +52,7 @@ static ember_status pool_build(const onednn_kernel *k, const onednn_shapes *in,
     onednn_window w;
     int64_t y_dims[ONEDNN_MAX_RANK];
     dnnl_memory_desc_t src, dst;
+    dnnl_memory_desc_t plain_dst;
     dnnl_pooling_v2_desc_t desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -66,8 +67,10 @@ static ember_status pool_build(const onednn_kernel *k, const onednn_shapes *in,
     y_dims[1] = in->dims[0][1];
     memcpy(y_dims + 2, w.out, w.rank * sizeof *y_dims);
     onednn_plan_shape(plan, 0, y_dims, in->rank[0]);
-    s = onednn_md_plain(k, &src, in->dims[0], in->rank[0]);
-    if (s == EMBER_OK)
+    s = onednn_md_input(k, in, 0, &src);
+    if (s == EMBER_OK && in->layout[0] != NULL)
+        s = onednn_md_any(k, &dst, y_dims, in->rank[0]);
+    else if (s == EMBER_OK)
         s = onednn_md_plain(k, &dst, y_dims, in->rank[0]);
     if (s == EMBER_OK)
         s = onednn_check(k,
@@ -77,13 +80,16 @@ static ember_status pool_build(const onednn_kernel *k, const onednn_shapes *in,
                                                            w.pad_r),
                          "the pooling");
     if (s == EMBER_OK)
+        s = onednn_md_plain(k, &plain_dst, y_dims, in->rank[0]);
+    if (s == EMBER_OK)
         s = onednn_attr_create(k, &attr);
     if (s == EMBER_OK)
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
         s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, &src, NULL);
     if (s == EMBER_OK)
-        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &dst, NULL);
+        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &plain_dst,
+                               onednn_pd_md(pd, dnnl_query_dst_md, 0));
     dnnl_primitive_attr_destroy(attr);
     if (s != EMBER_OK) {
         dnnl_primitive_desc_destroy(pd);

@@ -24,7 +24,7 @@
 #include <omp.h>
 #endif
 
-static void set_threads(size_t n)
+void onednn_set_threads(size_t n)
 {
 #ifdef _OPENMP
     omp_set_num_threads(n > 0 ? (int)n : 1);
@@ -193,7 +193,8 @@ ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const
                         "a memory descriptor");
 }
 
-ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out)
+/* An attribute in user scratchpad mode, with no post-ops. */
+static ember_status attr_plain(const onednn_kernel *k, dnnl_primitive_attr_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
     ember_status s = onednn_check(k, dnnl_primitive_attr_create(&attr), "an attribute");
@@ -209,6 +210,58 @@ ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *o
     return EMBER_OK;
 }
 
+ember_status onednn_fusion_append_eltwise(const onednn_kernel *k, dnnl_post_ops_t ops)
+{
+    const onednn_fusion *f = &k->fusion;
+    if (f->eltwise == dnnl_alg_kind_undef)
+        return EMBER_OK;
+    return onednn_check(k, dnnl_post_ops_append_eltwise(ops, 1.0f, f->eltwise, f->alpha, f->beta),
+                        "an eltwise post-op");
+}
+
+/* The fused post-ops, in oneDNN's order: sum, then eltwise. */
+static ember_status attr_post_ops(const onednn_kernel *k, dnnl_primitive_attr_t attr)
+{
+    const onednn_fusion *f = &k->fusion;
+    dnnl_post_ops_t ops = NULL;
+    ember_status s = onednn_check(k, dnnl_post_ops_create(&ops), "post-ops");
+    if (s == EMBER_OK && f->sum)
+        s = onednn_check(k, dnnl_post_ops_append_sum(ops, 1.0f), "a sum post-op");
+    if (s == EMBER_OK)
+        s = onednn_fusion_append_eltwise(k, ops);
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_primitive_attr_set_post_ops(attr, ops), "the post-ops");
+    dnnl_post_ops_destroy(ops);
+    return s;
+}
+
+ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    ember_status s = attr_plain(k, &attr);
+    if (s != EMBER_OK || (!k->fusion.sum && k->fusion.eltwise == dnnl_alg_kind_undef)) {
+        *out = attr;
+        return s;
+    }
+    s = attr_post_ops(k, attr);
+    if (s != EMBER_OK) {
+        dnnl_primitive_attr_destroy(attr);
+        return s;
+    }
+    *out = attr;
+    return EMBER_OK;
+}
+
+ember_status onednn_md_input(const onednn_kernel *k, const onednn_shapes *in, size_t index,
+                             dnnl_memory_desc_t *md)
+{
+    if (in->layout[index] != NULL) {
+        *md = *in->layout[index];
+        return EMBER_OK;
+    }
+    return onednn_md_plain(k, md, in->dims[index], in->rank[index]);
+}
+
 static size_t plan_threads(const onednn_plan *plan)
 {
     return (size_t)plan->key[plan->n_key - 1];
@@ -218,7 +271,7 @@ ember_status onednn_pd_create(const onednn_kernel *k, const onednn_plan *plan,
                               const void *op_desc, const_dnnl_primitive_attr_t attr,
                               dnnl_primitive_desc_t *out)
 {
-    set_threads(plan_threads(plan));
+    onednn_set_threads(plan_threads(plan));
     return onednn_check(k,
                         dnnl_primitive_desc_create(out, op_desc, attr, k->provider->engine, NULL),
                         "the primitive descriptor");
@@ -231,12 +284,12 @@ const dnnl_memory_desc_t *onednn_pd_md(const_dnnl_primitive_desc_t pd, int what,
 
 /* ---- plans ------------------------------------------------------------- */
 
-static ember_status make_reorder(const onednn_kernel *k, const dnnl_memory_desc_t *src,
-                                 const dnnl_memory_desc_t *dst, dnnl_primitive_t *out)
+ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_desc_t *src,
+                                   const dnnl_memory_desc_t *dst, dnnl_primitive_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    ember_status s = onednn_attr_create(k, &attr);
+    ember_status s = attr_plain(k, &attr);
     if (s == EMBER_OK)
         s = onednn_check(k,
                          dnnl_reorder_primitive_desc_create(&pd, src, k->provider->engine, dst,
@@ -297,7 +350,7 @@ static ember_status reorder_constant(const onednn_kernel *k, const onednn_arg *a
     dnnl_memory_t src = NULL, dst = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_engine_t engine = k->provider->engine;
-    ember_status s = make_reorder(k, &a->user_md, &a->md, &reorder);
+    ember_status s = onednn_reorder_create(k, &a->user_md, &a->md, &reorder);
     if (s == EMBER_OK)
         s = onednn_check(k, dnnl_memory_create(&dst, &a->md, engine, DNNL_MEMORY_ALLOCATE),
                          "the weights buffer");
@@ -382,7 +435,7 @@ ember_status onednn_plan_input(const onednn_kernel *k, const onednn_shapes *in,
         a->from = ONEDNN_FROM_CONST;
         return shared_constant(k, a, in->data[index]);
     }
-    return make_reorder(k, &a->user_md, &a->md, &a->reorder);
+    return onednn_reorder_create(k, &a->user_md, &a->md, &a->reorder);
 }
 
 ember_status onednn_plan_output(const onednn_kernel *k, onednn_plan *plan, int arg,
@@ -394,7 +447,7 @@ ember_status onednn_plan_output(const onednn_kernel *k, onednn_plan *plan, int a
         return EMBER_E_INTERNAL;
     if (dnnl_memory_desc_equal(&a->user_md, &a->md))
         return EMBER_OK;
-    return make_reorder(k, &a->md, &a->user_md, &a->reorder);
+    return onednn_reorder_create(k, &a->md, &a->user_md, &a->reorder);
 }
 
 void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, size_t rank)
@@ -409,7 +462,7 @@ ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
                                    dnnl_primitive_desc_t pd)
 {
     ember_status s = EMBER_OK;
-    set_threads(plan_threads(plan));
+    onednn_set_threads(plan_threads(plan));
     if (!k->is_trial)
         s = onednn_check(k, dnnl_primitive_create(&plan->prim, pd), "the primitive");
     dnnl_primitive_desc_destroy(pd);
@@ -551,6 +604,20 @@ ember_status onednn_kernel_prepare(onednn_kernel *k, const ember_node *node)
         return EMBER_OK;
     make_key(k, &in, k->provider->n_threads, &probe);
     return build_plan(k, &in, &probe, &k->fixed);
+}
+
+bool onednn_kernel_static_shapes(const onednn_kernel *k, const ember_node *node,
+                                 onednn_shapes *in)
+{
+    return shapes_of_node(k, node, true, in);
+}
+
+ember_status onednn_kernel_build(const onednn_kernel *k, const onednn_shapes *in,
+                                 size_t n_threads, onednn_plan **out)
+{
+    onednn_plan probe;
+    make_key(k, in, n_threads, &probe);
+    return build_plan(k, in, &probe, out);
 }
 
 bool onednn_kernel_trial(onednn_kernel *k, const ember_node *node)
@@ -713,7 +780,7 @@ ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK || empty)
         return s;
     run_state r = {0};
-    set_threads(plan_threads(plan));
+    onednn_set_threads(plan_threads(plan));
     s = onednn_check(k, dnnl_stream_create(&r.stream, k->provider->engine,
                                            dnnl_stream_default_flags),
                      "a stream");

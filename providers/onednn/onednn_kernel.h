@@ -30,6 +30,14 @@
 
 typedef struct ember_kernel onednn_kernel;
 
+/* Returns from the calling function when `expr` is not EMBER_OK. */
+#define ONEDNN_TRY(expr)                                                                    \
+    do {                                                                                    \
+        ember_status onednn_try_status_ = (expr);                                           \
+        if (onednn_try_status_ != EMBER_OK)                                                 \
+            return onednn_try_status_;                                                      \
+    } while (0)
+
 struct ember_provider {
     const ember_host_api *host;
     dnnl_engine_t engine;
@@ -89,14 +97,29 @@ typedef struct onednn_plan {
 
 /* Input shapes for building a plan; data[i] is set for constant inputs
  * (the weights to reorder once) and for the float scalars whose value the
- * primitive is built for (value_mask), NULL otherwise. */
+ * primitive is built for (value_mask), NULL otherwise. layout[i], set only
+ * inside a group, is the (blocked) layout input i is kept in; families
+ * whose primitive takes any layout (eltwise, pooling, batch norm) build
+ * for it instead of dense row-major (see onednn_md_input). */
 typedef struct onednn_shapes {
     size_t n;
     bool present[ONEDNN_MAX_IO];
     size_t rank[ONEDNN_MAX_IO];
     int64_t dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
     const void *data[ONEDNN_MAX_IO];
+    const dnnl_memory_desc_t *layout[ONEDNN_MAX_IO];
 } onednn_shapes;
+
+/* Post-ops a group fuses into a Conv, MatMul or Gemm primitive: first the
+ * sum (dst += what dst held before, the other operand of an Add), then an
+ * eltwise (dnnl_alg_kind_undef: none). */
+typedef struct onednn_fusion {
+    bool sum;
+    dnnl_alg_kind_t eltwise;
+    float alpha, beta;
+} onednn_fusion;
+
+typedef struct onednn_group onednn_group;
 
 /* Builds the plan's primitive, arguments and output shapes for `in`. */
 typedef ember_status (*onednn_build_fn)(const onednn_kernel *k, const onednn_shapes *in,
@@ -134,6 +157,10 @@ struct ember_kernel {
     bool is_trial;
     onednn_plan *cache;
     onednn_const *consts;
+    /* Set by a group before it builds this kernel's plans. */
+    onednn_fusion fusion;
+    /* Set on the kernel that stands for a whole group (onednn_group.c). */
+    onednn_group *group;
 };
 
 typedef bool (*onednn_check_fn)(const ember_host_api *host, const ember_node *node);
@@ -169,6 +196,26 @@ ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node);
 bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_softmax(onednn_kernel *k, const ember_node *node);
 bool onednn_check_softmax(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_binary(onednn_kernel *k, const ember_node *node);
+bool onednn_check_binary(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_erf(onednn_kernel *k, const ember_node *node);
+bool onednn_check_erf(const ember_host_api *host, const ember_node *node);
+
+/* When k is an eltwise activation (not Softmax), sets f's eltwise to it
+ * (with the bounds in `in` for Clip) and returns true. */
+bool onednn_eltwise_post_op(const onednn_kernel *k, const onednn_shapes *in, onednn_fusion *f);
+
+/* ---- groups (onednn_group.c) ------------------------------------------- */
+
+ember_status onednn_group_create(ember_provider *self, const ember_group *group,
+                                 ember_kernel **out);
+ember_status onednn_group_run(onednn_kernel *k, ember_kernel_context *ctx);
+void onednn_group_destroy(onednn_group *g);
+/* A kernel for `node` with its attributes decoded and no plan built
+ * (onednn_provider.c), and its destructor. */
+ember_status onednn_kernel_new(ember_provider *self, const ember_node *node,
+                               onednn_kernel **out);
+void onednn_kernel_free(onednn_kernel *k);
 
 /* ---- claim checks (onednn_kernel.c) ------------------------------------ */
 
@@ -202,13 +249,21 @@ ember_status onednn_attr_string(const onednn_kernel *k, const ember_node *node,
 /* A dense row-major float32 descriptor of dims[0..rank). */
 ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
                              const int64_t *dims, size_t rank);
+/* Appends the fused activation (if any) to `ops`: for families that set
+ * post-ops of their own, which replace onednn_attr_create's. */
+ember_status onednn_fusion_append_eltwise(const onednn_kernel *k, dnnl_post_ops_t ops);
+/* The descriptor input `index` arrives in: in->layout[index] when set,
+ * else dense row-major. */
+ember_status onednn_md_input(const onednn_kernel *k, const onednn_shapes *in, size_t index,
+                             dnnl_memory_desc_t *md);
 /* A float32 descriptor with format `any`, for the primitive to choose. */
 ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims,
                            size_t rank);
 /* Checks a oneDNN status; fails naming the node and `what` otherwise. */
 ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *what);
 /* A new primitive attribute in user scratchpad mode, so that concurrent
- * runs each bring their own scratchpad (from host->ctx_scratch). */
+ * runs each bring their own scratchpad (from host->ctx_scratch), with the
+ * post-ops a group fused into the kernel (k->fusion). */
 ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out);
 /* Creates the primitive descriptor for `op_desc` with `attr`, on the
  * plan's thread count. */
@@ -228,6 +283,9 @@ ember_status onednn_plan_output(const onednn_kernel *k, onednn_plan *plan, int a
                                 const dnnl_memory_desc_t *md);
 /* Sets output `index`'s shape. */
 void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, size_t rank);
+/* A reorder primitive from `src` to `dst` (none in claim-time trials). */
+ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_desc_t *src,
+                                   const dnnl_memory_desc_t *dst, dnnl_primitive_t *out);
 /* Creates the primitive from `pd` (which it then destroys) and records the
  * scratchpad size. */
 ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
@@ -244,6 +302,15 @@ ember_status onednn_kernel_prepare(onednn_kernel *k, const ember_node *node);
 /* Claim-time check: whether oneDNN builds a plan for the node's static
  * shapes (true when they are not static: the run decides). */
 bool onednn_kernel_trial(onednn_kernel *k, const ember_node *node);
+/* The node's static input shapes with constant data; false when one is
+ * not static. */
+bool onednn_kernel_static_shapes(const onednn_kernel *k, const ember_node *node,
+                                 onednn_shapes *in);
+/* A new plan for `in` on n_threads, owned by the caller. */
+ember_status onednn_kernel_build(const onednn_kernel *k, const onednn_shapes *in,
+                                 size_t n_threads, onednn_plan **out);
+/* Sets the calling thread's OpenMP thread count. */
+void onednn_set_threads(size_t n);
 ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx);
 void onednn_kernel_release(onednn_kernel *k);
 

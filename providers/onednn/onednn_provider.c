@@ -32,6 +32,11 @@ static const onednn_op_entry ops[] = {
     {"Clip", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"Softmax", 1, ONEDNN_OPSET_MAX, onednn_check_softmax, onednn_create_softmax},
     {"LogSoftmax", 1, ONEDNN_OPSET_MAX, onednn_check_softmax, onednn_create_softmax},
+    {"Add", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
+    {"Sub", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
+    {"Mul", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
+    {"Div", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
+    {"Erf", 9, ONEDNN_OPSET_MAX, onednn_check_erf, onednn_create_erf},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -104,10 +109,11 @@ static void onednn_destroy(ember_provider *self)
 
 /* ---- kernels ----------------------------------------------------------- */
 
-static void onednn_kernel_destroy(ember_kernel *k)
+void onednn_kernel_free(onednn_kernel *k)
 {
     if (k == NULL)
         return;
+    onednn_group_destroy(k->group);
     onednn_kernel_release(k);
     free(k->params);
     free(k->name);
@@ -132,11 +138,24 @@ static ember_status new_kernel(ember_provider *self, const ember_node *node,
     onednn_kernel_counts(k, node);
     ember_status s = e->create(k, node);
     if (s != EMBER_OK) {
-        onednn_kernel_destroy(k);
+        onednn_kernel_free(k);
         return s;
     }
     *out = k;
     return EMBER_OK;
+}
+
+ember_status onednn_kernel_new(ember_provider *self, const ember_node *node,
+                               onednn_kernel **out)
+{
+    const onednn_op_entry *e = find_op(self->host, node);
+    if (e == NULL)
+        return self->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                                "node '%s' (%s, opset %lld): not supported by the oneDNN "
+                                "provider",
+                                self->host->node_name(node), self->host->node_op_type(node),
+                                (long long)self->host->node_opset(node));
+    return new_kernel(self, node, e, out);
 }
 
 static ember_status onednn_claim(ember_provider *self, const ember_node *node, bool *claimed)
@@ -152,26 +171,19 @@ static ember_status onednn_claim(ember_provider *self, const ember_node *node, b
     if (new_kernel(self, node, e, &k) != EMBER_OK)
         return EMBER_OK;
     *claimed = onednn_kernel_trial(k, node);
-    onednn_kernel_destroy(k);
+    onednn_kernel_free(k);
     return EMBER_OK;
 }
 
 static ember_status onednn_kernel_create(ember_provider *self, const ember_node *node,
                                          ember_kernel **out)
 {
-    const ember_host_api *host = self->host;
-    const onednn_op_entry *e = find_op(host, node);
     onednn_kernel *k = NULL;
-    if (e == NULL)
-        return host->fail(EMBER_E_NOT_IMPLEMENTED,
-                          "node '%s' (%s, opset %lld): not supported by the oneDNN provider",
-                          host->node_name(node), host->node_op_type(node),
-                          (long long)host->node_opset(node));
-    ember_status s = new_kernel(self, node, e, &k);
+    ember_status s = onednn_kernel_new(self, node, &k);
     if (s == EMBER_OK)
         s = onednn_kernel_prepare(k, node);
     if (s != EMBER_OK) {
-        onednn_kernel_destroy(k);
+        onednn_kernel_free(k);
         return s;
     }
     *out = k;
@@ -180,7 +192,14 @@ static ember_status onednn_kernel_create(ember_provider *self, const ember_node 
 
 static ember_status onednn_kernel_run(ember_kernel *k, ember_kernel_context *ctx)
 {
+    if (k->group != NULL)
+        return onednn_group_run(k, ctx);
     return onednn_kernel_execute(k, ctx);
+}
+
+static void onednn_kernel_destroy(ember_kernel *k)
+{
+    onednn_kernel_free(k);
 }
 
 /* ---- the table --------------------------------------------------------- */
@@ -201,6 +220,7 @@ static const ember_provider_api onednn_api = {
     .kernel_create = onednn_kernel_create,
     .kernel_run = onednn_kernel_run,
     .kernel_destroy = onednn_kernel_destroy,
+    .group_create = onednn_group_create,
 };
 
 EMBER_PROVIDER_EXPORT const ember_provider_api *ember_provider_entry(uint32_t host_abi_version);

@@ -59,6 +59,7 @@ def run_ember(ember_bin):
 @pytest.fixture(scope="session")
 def models(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models")
-    subprocess.run([sys.executable, str(REPO / "bench" / "make_models.py"), str(out)],
+    subprocess.run([sys.executable, str(REPO / "bench" / "make_models.py"), str(out),
+                    "--only", "resnet_small,mlp,tiny_add"],
                    check=True, capture_output=True)
     return out

@@ -38,6 +38,7 @@ static const field provider_api_fields[] = {
     FIELD(ember_provider_api, kernel_destroy), FIELD(ember_provider_api, alloc),
     FIELD(ember_provider_api, free),          FIELD(ember_provider_api, copy),
     FIELD(ember_provider_api, synchronize),   FIELD(ember_provider_api, shutdown),
+    FIELD(ember_provider_api, group_create),
 };
 
 static const field host_api_fields[] = {
@@ -71,6 +72,14 @@ static const field host_api_fields[] = {
     FIELD(ember_host_api, ctx_output_sequence),
     FIELD(ember_host_api, ctx_output_item),
     FIELD(ember_host_api, ctx_output_none),
+    FIELD(ember_host_api, node_input_value),
+    FIELD(ember_host_api, node_output_value),
+    FIELD(ember_host_api, group_node_count),
+    FIELD(ember_host_api, group_node),
+    FIELD(ember_host_api, group_input_count),
+    FIELD(ember_host_api, group_input_value),
+    FIELD(ember_host_api, group_output_count),
+    FIELD(ember_host_api, group_output_value),
 };
 
 static const field tensor_fields[] = {
