@@ -36,8 +36,11 @@ static int check_provider(ember_env *env, const char *name)
     return cli_fail("provider '%s' is not available: %s", name, why);
 }
 
-/* Appends each name of the comma-separated list, after checking it loads. */
-static int add_providers(ember_env *env, ember_session_options *opts, const char *list)
+/* Appends each name of the comma-separated list, after checking it loads.
+ * Without --strict, a provider that cannot run here (no GPU, say) is left
+ * out with a warning while later ones remain to fall back to. */
+static int add_providers(ember_env *env, ember_session_options *opts, const char *list,
+                         bool strict)
 {
     char *copy = strdup(list);
     if (!copy)
@@ -47,6 +50,13 @@ static int add_providers(ember_env *env, ember_session_options *opts, const char
     for (char *name = strtok_r(copy, ",", &save); name && rc == CLI_OK;
          name = strtok_r(NULL, ",", &save)) {
         rc = check_provider(env, name);
+        bool has_fallback = save && *save;
+        if (rc != CLI_OK && !strict && has_fallback) {
+            fprintf(stderr, "ember: warning: %s; falling back to the next provider\n",
+                    cli_message());
+            rc = CLI_OK;
+            continue;
+        }
         if (rc == CLI_OK && ember_session_options_append_provider(opts, name, NULL, NULL, 0))
             rc = cli_fail_ember("provider list");
     }
@@ -60,7 +70,7 @@ static int make_options(ember_env *env, const cli_session_config *config,
     ember_session_options *opts = NULL;
     if (ember_session_options_create(&opts) != EMBER_OK)
         return cli_fail_ember("session options");
-    int rc = config->providers ? add_providers(env, opts, config->providers)
+    int rc = config->providers ? add_providers(env, opts, config->providers, config->strict)
                                : check_provider(env, "CPU");
     if (rc != CLI_OK) {
         ember_session_options_destroy(opts);

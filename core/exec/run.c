@@ -127,10 +127,19 @@ static ember_status run_copy(exec_run_state *run, const exec_step *step)
 
 /* ---- kernel steps --------------------------------------------------------------- */
 
+static bool on_device(const ember_kernel_context *ctx)
+{
+    return ctx->step->device.type != EMBER_DEVICE_CPU;
+}
+
 static void release_scratch(ember_kernel_context *ctx)
 {
-    for (size_t i = 0; i < ctx->n_scratch; i++)
-        util_free(ctx->scratch[i]);
+    for (size_t i = 0; i < ctx->n_scratch; i++) {
+        if (on_device(ctx))
+            provider_free(ctx->step->provider, ctx->step->device.id, ctx->scratch[i]);
+        else
+            util_free(ctx->scratch[i]);
+    }
     util_free(ctx->scratch);
     if (ctx->discard)
         for (size_t i = 0; i < ctx->step->plan->n_outputs; i++)
@@ -368,8 +377,15 @@ ember_status exec_ctx_scratch(ember_kernel_context *ctx, size_t bytes, void **ou
     if (!grown)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory for scratch");
     ctx->scratch = grown;
-    if (ctx->step->device.type != EMBER_DEVICE_CPU)
-        return ember_fail(EMBER_E_NOT_IMPLEMENTED, "device scratch memory is not available yet");
+    if (on_device(ctx)) {
+        /* Device memory from the kernel's provider (its alignment). */
+        void *ptr = NULL;
+        EMBER_TRY(provider_alloc(ctx->step->provider, ctx->step->device.id, bytes ? bytes : 64,
+                                 &ptr));
+        ctx->scratch[ctx->n_scratch++] = ptr;
+        *out = ptr;
+        return EMBER_OK;
+    }
     void *base = util_malloc(bytes + 64);
     if (!base)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory for %zu bytes of scratch",

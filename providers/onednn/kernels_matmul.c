@@ -98,6 +98,26 @@ static bool mm_shapes(const onednn_shapes *in, mm_dims *m)
     return m->a[r - 1] == m->b[r - 2];
 }
 
+/* With a 2-D B (weights, usually), A's batch dims fold into its rows: one
+ * [M, K] x [K, N] product, for which oneDNN keeps constant weights in its
+ * blocked layout (it leaves batched weights dense, which is much slower). */
+static void fold_batch(const onednn_shapes *in, mm_dims *m)
+{
+    if (in->rank[1] != 2 || m->rank <= 2)
+        return;
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < m->rank; i++)
+        rows *= m->a[i];
+    int64_t k = m->a[m->rank - 1], n = m->b[m->rank - 1];
+    m->a[0] = rows;
+    m->a[1] = k;
+    m->b[0] = k;
+    m->b[1] = n;
+    m->y[0] = rows;
+    m->y[1] = n;
+    m->rank = 2;
+}
+
 static ember_status matmul_build(const onednn_kernel *k, const onednn_shapes *in,
                                  onednn_plan *plan)
 {
@@ -119,6 +139,7 @@ static ember_status matmul_build(const onednn_kernel *k, const onednn_shapes *in
     if (in->rank[1] > 1)
         m.out[m.out_rank++] = m.y[m.rank - 1];
     onednn_plan_shape(plan, 0, m.out, m.out_rank);
+    fold_batch(in, &m);
     ember_status s = onednn_md_plain(k, &md[0], m.a, m.rank);
     if (s == EMBER_OK)
         s = onednn_md_plain(k, &md[1], m.b, m.rank);

@@ -12,7 +12,10 @@
  *     other operand is put in the destination first, or the destination
  *     simply is its buffer when that operand dies there), and an
  *     activation after that Add too. The fused primitive runs at the
- *     position of the last node it absorbed.
+ *     position of the last node it absorbed. The GELU PyTorch exports,
+ *     x * 0.5 * (1 + Erf(x / sqrt 2)) in five nodes, becomes a gelu_erf
+ *     post-op of the primitive that makes x (a MatMul, or the Add of its
+ *     bias).
  * A program (per thread count, built on first use and cached) then holds
  * one plan per step, built for the layouts its inputs are kept in, and
  * says where every value lives: the caller's tensors for group inputs and
@@ -168,6 +171,19 @@ static bool map_member(const ember_host_api *host, onednn_group *g, const ember_
 
 /* ---- fusion ---------------------------------------------------------------- */
 
+static bool step_runs(const group_step *s)
+{
+    return s->sum_value != -2;
+}
+
+/* Takes step s out of the run: its work happens inside another step. */
+static void retire(group_step *s)
+{
+    for (size_t i = 0; i < ONEDNN_MAX_IO; i++)
+        s->in_value[i] = s->out_value[i] = -1;
+    s->sum_value = -2;
+}
+
 static bool is_op(const group_step *s, const char *op)
 {
     return s->k != NULL && strcmp(s->k->op, op) == 0;
@@ -176,7 +192,8 @@ static bool is_op(const group_step *s, const char *op)
 static bool takes_post_ops(const group_step *s)
 {
     return is_op(s, "Conv") || is_op(s, "ConvTranspose") || is_op(s, "MatMul") ||
-           is_op(s, "Gemm");
+           is_op(s, "Gemm") || is_op(s, "Add") || is_op(s, "Sub") || is_op(s, "Mul") ||
+           is_op(s, "Div");
 }
 
 /* The only step reading value v, or -1 (none, several, or a group output). */
@@ -187,7 +204,7 @@ static int only_reader(const onednn_group *g, int v)
         return -1;
     for (size_t s = 0; s < g->n_steps; s++) {
         const group_step *st = &g->steps[s];
-        for (size_t i = 0; st->k != NULL && i < ONEDNN_MAX_IO; i++) {
+        for (size_t i = 0; step_runs(st) && i < ONEDNN_MAX_IO; i++) {
             if (st->in_value[i] != v)
                 continue;
             if (reader >= 0)
@@ -219,9 +236,8 @@ static size_t absorb(onednn_group *g, size_t from, size_t to, int result)
     if (sum >= 0)
         b->sum_value = sum;
     b->out_value[0] = result;
-    a->k = absorbed; /* freed with the group; no longer run */
-    a->in.n = 0;
-    a->sum_value = -2; /* marks a step that does not run */
+    a->k = absorbed; /* freed with the group */
+    retire(a);
     return to;
 }
 
@@ -260,6 +276,92 @@ static bool try_sum(onednn_group *g, size_t at, size_t *moved)
     return true;
 }
 
+/* The steps reading value v (at most cap); -1 when v is a group output. */
+static int readers(const onednn_group *g, int v, int *out, int cap)
+{
+    int n = 0;
+    if (g->values[v].output >= 0)
+        return -1;
+    for (size_t s = 0; s < g->n_steps; s++) {
+        const group_step *st = &g->steps[s];
+        bool reads = st->sum_value == v;
+        for (size_t i = 0; step_runs(st) && i < ONEDNN_MAX_IO; i++)
+            reads = reads || st->in_value[i] == v;
+        if (reads && n < cap)
+            out[n] = (int)s;
+        n += reads;
+    }
+    return n;
+}
+
+/* Whether step s is `op` of value v and a constant float scalar near c. */
+static bool is_op_with(const onednn_group *g, int s, const char *op, int v, float c)
+{
+    const group_step *st = &g->steps[s];
+    if (!is_op(st, op) || !step_runs(st) || st->in.n != 2)
+        return false;
+    int other = st->in_value[0] == v ? 1 : st->in_value[1] == v ? 0 : -1;
+    if (other < 0 || st->in.data[other] == NULL || st->in_value[other] == v)
+        return false;
+    const group_value *cv = &g->values[st->in_value[other]];
+    bool scalar = cv->rank == 0 || (cv->rank == 1 && cv->dims[0] == 1);
+    float x = scalar ? *(const float *)st->in.data[other] : 0.0f;
+    return scalar && x > c * 0.9999f && x < c * 1.0001f;
+}
+
+/* The single reader of v's only use, or -1. */
+static int next_step(const onednn_group *g, int v)
+{
+    int r;
+    return v >= 0 && readers(g, v, &r, 1) == 1 ? r : -1;
+}
+
+/* x / sqrt2 -> Erf -> + 1 -> x * . -> * 0.5, read off x's two readers.
+ * Fills chain[0..5) with the five steps, the last one making the GELU. */
+static bool match_gelu(const onednn_group *g, int x, int chain[5])
+{
+    int r[2];
+    if (readers(g, x, r, 2) != 2)
+        return false;
+    int div = is_op_with(g, r[0], "Div", x, 1.41421356f) ? r[0] : r[1];
+    int mul = div == r[0] ? r[1] : r[0];
+    if (!is_op_with(g, div, "Div", x, 1.41421356f))
+        return false;
+    int erf = next_step(g, g->steps[div].out_value[0]);
+    if (erf < 0 || !is_op(&g->steps[erf], "Erf"))
+        return false;
+    int add = next_step(g, g->steps[erf].out_value[0]);
+    if (add < 0 || !is_op_with(g, add, "Add", g->steps[erf].out_value[0], 1.0f))
+        return false;
+    int a = g->steps[add].out_value[0];
+    const group_step *m = &g->steps[mul];
+    if (next_step(g, a) != mul || !is_op(m, "Mul") ||
+        !((m->in_value[0] == x && m->in_value[1] == a) ||
+          (m->in_value[1] == x && m->in_value[0] == a)))
+        return false;
+    int half = next_step(g, m->out_value[0]);
+    if (half < 0 || !is_op_with(g, half, "Mul", m->out_value[0], 0.5f))
+        return false;
+    int steps[5] = {div, erf, add, mul, half};
+    memcpy(chain, steps, sizeof steps);
+    return true;
+}
+
+static bool try_gelu(onednn_group *g, size_t at)
+{
+    group_step *s = &g->steps[at];
+    int chain[5];
+    if (s->out_value[0] < 0 || s->k->fusion.eltwise != dnnl_alg_kind_undef ||
+        !match_gelu(g, s->out_value[0], chain))
+        return false;
+    s->k->fusion.eltwise = dnnl_eltwise_gelu_erf;
+    s->k->fusion.alpha = s->k->fusion.beta = 0.0f;
+    s->out_value[0] = g->steps[chain[4]].out_value[0];
+    for (int i = 0; i < 5; i++)
+        retire(&g->steps[chain[i]]); /* their work is the post-op */
+    return true;
+}
+
 static void fuse(onednn_group *g)
 {
     for (size_t i = 0; i < g->n_steps; i++) {
@@ -268,7 +370,8 @@ static void fuse(onednn_group *g)
         size_t at = i;
         if (is_op(&g->steps[at], "Conv"))
             try_sum(g, at, &at);
-        try_activation(g, at, &at);
+        if (!try_gelu(g, at))
+            try_activation(g, at, &at);
     }
 }
 
@@ -340,11 +443,6 @@ static bool md_is_dense(const dnnl_memory_desc_t *md)
         stride *= md->dims[i];
     }
     return true;
-}
-
-static bool step_runs(const group_step *s)
-{
-    return s->sum_value != -2;
 }
 
 static ember_status add_block(const onednn_kernel *k, group_program *p, size_t bytes, int step,
