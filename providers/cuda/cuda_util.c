@@ -259,12 +259,25 @@ ember_status cuda_check_cudnn(const cuda_kernel *k, cudnnStatus_t st, const char
                          cudnnGetErrorString(st));
 }
 
+/* The ONNX name of a dtype, for messages. A plugin may not call the core's
+ * public API (ember_dtype_name): it is dlopened by hosts, such as the
+ * Python extension, whose libember symbols are not global. */
+static const char *dtype_label(uint32_t dtype)
+{
+    static const char *const names[] = {
+        "undefined", "float", "uint8",  "int8",   "uint16",    "int16",      "int32",
+        "int64",     "string", "bool",  "float16", "double",   "uint32",     "uint64",
+        "complex64", "complex128", "bfloat16",
+    };
+    return dtype < sizeof names / sizeof names[0] ? names[dtype] : "another type";
+}
+
 ember_status cuda_fail_dtype(const cuda_kernel *k, size_t index, uint32_t dtype)
 {
     return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
-                         "node '%s' (%s): input %zu has type %s, which the CUDA kernel does "
-                         "not support",
-                         k->name, k->op, index, ember_dtype_name((ember_dtype)dtype));
+                         "node '%s' (%s): input %zu has type %s (ONNX %u), which the CUDA "
+                         "kernel does not support",
+                         k->name, k->op, index, dtype_label(dtype), (unsigned)dtype);
 }
 
 ember_status cuda_fail_shape(const cuda_kernel *k, size_t index, const ember_tensor *t,
