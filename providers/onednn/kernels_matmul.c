@@ -51,7 +51,9 @@ static ember_status matmul_finish(const onednn_kernel *k, const onednn_shapes *i
         s = onednn_plan_input(k, in, plan, DNNL_ARG_WEIGHTS, 1, &user_md[1],
                               onednn_pd_md(pd, dnnl_query_weights_md, 0));
     if (s == EMBER_OK && post_md != NULL)
-        s = onednn_plan_input(k, in, plan, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+        s = onednn_plan_input(k, in, plan,
+                              DNNL_ARG_ATTR_MULTIPLE_POST_OP(k->fusion.sum ? 1 : 0) |
+                                  DNNL_ARG_SRC_1,
                               2, post_md, NULL);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &user_md[2], NULL);
@@ -60,6 +62,40 @@ static ember_status matmul_finish(const onednn_kernel *k, const onednn_shapes *i
         return s;
     }
     return onednn_plan_primitive(k, plan, pd);
+}
+
+/* alpha * A B + beta * C = beta * ((alpha / beta) * A B + C): an output
+ * scale, C as a binary post-op, beta as a linear post-op, then the
+ * activation a group fused in. A group's sum (dst += the other operand of
+ * an Add) goes first; C's binary post-op index is where matmul_finish
+ * finds it (ADDEND_POST_OP). */
+static ember_status addend_attr(const onednn_kernel *k, float alpha, float beta,
+                                const dnnl_memory_desc_t *c_md, dnnl_primitive_attr_t attr)
+{
+    dnnl_post_ops_t post = NULL;
+    float scale = c_md != NULL ? alpha / beta : alpha;
+    ember_status s = EMBER_OK;
+    if (scale != 1.0f)
+        s = onednn_check(k, dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale),
+                         "the output scale");
+    if (s != EMBER_OK || c_md == NULL)
+        return s;
+    s = onednn_check(k, dnnl_post_ops_create(&post), "post-ops");
+    if (s == EMBER_OK && k->fusion.sum)
+        s = onednn_check(k, dnnl_post_ops_append_sum(post, 1.0f), "a sum post-op");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_post_ops_append_binary(post, dnnl_binary_add, c_md),
+                         "the C post-op");
+    if (s == EMBER_OK && beta != 1.0f)
+        s = onednn_check(k, dnnl_post_ops_append_eltwise(post, 1.0f, dnnl_eltwise_linear,
+                                                         beta, 0.0f),
+                         "the beta post-op");
+    if (s == EMBER_OK)
+        s = onednn_fusion_append_eltwise(k, post);
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_primitive_attr_set_post_ops(attr, post), "post-ops");
+    dnnl_post_ops_destroy(post);
+    return s;
 }
 
 /* ---- MatMul ------------------------------------------------------------ */
@@ -140,15 +176,26 @@ static ember_status matmul_build(const onednn_kernel *k, const onednn_shapes *in
         m.out[m.out_rank++] = m.y[m.rank - 1];
     onednn_plan_shape(plan, 0, m.out, m.out_rank);
     fold_batch(in, &m);
+    /* Input 2, which only a group adds: the constant [N] bias of an Add it
+     * fused, as a binary post-op. */
+    bool has_bias = in->n > 2 && in->present[2];
+    int64_t bias[ONEDNN_MAX_RANK];
+    for (size_t i = 0; i < m.rank; i++)
+        bias[i] = i + 1 < m.rank ? 1 : m.y[m.rank - 1];
+    dnnl_memory_desc_t bias_md;
     ember_status s = onednn_md_plain(k, &md[0], m.a, m.rank);
     if (s == EMBER_OK)
         s = onednn_md_plain(k, &md[1], m.b, m.rank);
     if (s == EMBER_OK)
         s = onednn_md_plain(k, &md[2], m.y, m.rank);
     if (s == EMBER_OK)
-        s = onednn_attr_create(k, &attr);
+        s = onednn_md_plain(k, &bias_md, bias, m.rank);
     if (s == EMBER_OK)
-        s = matmul_finish(k, in, plan, md, attr, NULL);
+        s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK && has_bias)
+        s = addend_attr(k, 1.0f, 1.0f, &bias_md, attr);
+    if (s == EMBER_OK)
+        s = matmul_finish(k, in, plan, md, attr, has_bias ? &bias_md : NULL);
     dnnl_primitive_attr_destroy(attr);
     return s;
 }
@@ -175,35 +222,6 @@ static ember_status md_2d(const onednn_kernel *k, const int64_t *stored, bool tr
     dnnl_dims_t strides = {trans ? 1 : stored[1], trans ? stored[1] : 1};
     return onednn_check(k, dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides),
                         "a memory descriptor");
-}
-
-/* alpha * A B + beta * C = beta * ((alpha / beta) * A B + C). */
-static ember_status gemm_attr(const onednn_kernel *k, bool has_c, const dnnl_memory_desc_t *c_md,
-                              dnnl_primitive_attr_t attr)
-{
-    const gemm_params *p = k->params;
-    dnnl_post_ops_t post = NULL;
-    float scale = has_c ? p->alpha / p->beta : p->alpha;
-    ember_status s = EMBER_OK;
-    if (scale != 1.0f)
-        s = onednn_check(k, dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale),
-                         "the output scale");
-    if (s != EMBER_OK || !has_c)
-        return s;
-    s = onednn_check(k, dnnl_post_ops_create(&post), "post-ops");
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_post_ops_append_binary(post, dnnl_binary_add, c_md),
-                         "the C post-op");
-    if (s == EMBER_OK && p->beta != 1.0f)
-        s = onednn_check(k, dnnl_post_ops_append_eltwise(post, 1.0f, dnnl_eltwise_linear,
-                                                         p->beta, 0.0f),
-                         "the beta post-op");
-    if (s == EMBER_OK)
-        s = onednn_fusion_append_eltwise(k, post);
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_primitive_attr_set_post_ops(attr, post), "post-ops");
-    dnnl_post_ops_destroy(post);
-    return s;
 }
 
 static ember_status gemm_build(const onednn_kernel *k, const onednn_shapes *in,
@@ -238,7 +256,7 @@ static ember_status gemm_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = onednn_attr_create(k, &attr);
     if (s == EMBER_OK)
-        s = gemm_attr(k, has_c, &c_md, attr);
+        s = addend_attr(k, p->alpha, p->beta, has_c ? &c_md : NULL, attr);
     if (s == EMBER_OK)
         s = matmul_finish(k, in, plan, md, attr, has_c ? &c_md : NULL);
     dnnl_primitive_attr_destroy(attr);

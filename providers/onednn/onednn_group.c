@@ -6,8 +6,9 @@
  *
  * At group_create the group is turned into steps:
  *   - every member gets its ordinary kernel (attributes decoded);
- *   - fusion: a Conv/ConvTranspose/MatMul/Gemm whose only reader is an
- *     eltwise activation takes it as a post-op; one whose only reader is
+ *   - fusion: a Conv/ConvTranspose/MatMul/Gemm (or Add/Sub/Mul/Div) whose
+ *     only reader is an eltwise activation, or a Mul or Div by a constant
+ *     scalar, takes it as a post-op; one whose only reader is
  *     an Add of two same-shaped tensors takes the Add as a sum post-op (the
  *     other operand is put in the destination first, or the destination
  *     simply is its buffer when that operand dies there), and an
@@ -15,7 +16,8 @@
  *     position of the last node it absorbed. The GELU PyTorch exports,
  *     x * 0.5 * (1 + Erf(x / sqrt 2)) in five nodes, becomes a gelu_erf
  *     post-op of the primitive that makes x (a MatMul, or the Add of its
- *     bias).
+ *     bias). A MatMul followed by the Add of a constant [N] bias takes it
+ *     as a post-op too, and then a residual Add as a sum, like a Conv.
  * A program (per thread count, built on first use and cached) then holds
  * one plan per step, built for the layouts its inputs are kept in, and
  * says where every value lives: the caller's tensors for group inputs and
@@ -251,6 +253,42 @@ static size_t absorb(onednn_group *g, size_t from, size_t to, int result)
     return to;
 }
 
+/* Whether st is a binary op of value v and a constant float scalar *c
+ * (v_first: v is its first operand). */
+static bool scalar_operand(const onednn_group *g, const group_step *st, int v, float *c,
+                           bool *v_first)
+{
+    if (!step_runs(st) || st->in.n != 2)
+        return false;
+    int other = st->in_value[0] == v ? 1 : st->in_value[1] == v ? 0 : -1;
+    if (other < 0 || st->in.data[other] == NULL || st->in_value[other] == v)
+        return false;
+    const group_value *cv = &g->values[st->in_value[other]];
+    if (!(cv->rank == 0 || (cv->rank == 1 && cv->dims[0] == 1)))
+        return false;
+    *c = *(const float *)st->in.data[other];
+    *v_first = other == 1;
+    return true;
+}
+
+/* v * c or v / c as oneDNN's linear eltwise (alpha * x). */
+static bool scaling_post_op(const onednn_group *g, const group_step *r, int v, onednn_fusion *f)
+{
+    float c;
+    bool v_first;
+    if (!scalar_operand(g, r, v, &c, &v_first))
+        return false;
+    if (is_op(r, "Mul"))
+        f->alpha = c;
+    else if (is_op(r, "Div") && v_first && c != 0.0f)
+        f->alpha = 1.0f / c;
+    else
+        return false;
+    f->eltwise = dnnl_eltwise_linear;
+    f->beta = 0.0f;
+    return true;
+}
+
 static bool try_activation(onednn_group *g, size_t at, size_t *moved)
 {
     group_step *s = &g->steps[at];
@@ -259,10 +297,36 @@ static bool try_activation(onednn_group *g, size_t at, size_t *moved)
         return false;
     group_step *r = &g->steps[reader];
     onednn_fusion f = s->k->fusion;
-    if (!onednn_eltwise_post_op(r->k, &r->in, &f))
+    if (!onednn_eltwise_post_op(r->k, &r->in, &f) &&
+        !scaling_post_op(g, r, s->out_value[0], &f))
         return false;
     s->k->fusion = f;
     *moved = absorb(g, at, (size_t)reader, r->out_value[0]);
+    return true;
+}
+
+/* MatMul then Add of a constant [N] bias: the bias becomes the MatMul's
+ * input 2, which its family adds as a post-op. */
+static bool try_bias(onednn_group *g, size_t at, size_t *moved)
+{
+    group_step *s = &g->steps[at];
+    int out = s->out_value[0];
+    int reader = out >= 0 ? only_reader(g, out) : -1;
+    if (!is_op(s, "MatMul") || reader < 0 || s->k->fusion.eltwise != dnnl_alg_kind_undef ||
+        !is_op(&g->steps[reader], "Add"))
+        return false;
+    group_step *add = &g->steps[reader];
+    int j = add->in_value[0] == out ? 1 : 0;
+    int bias = add->in_value[j];
+    const group_value *b = bias >= 0 ? &g->values[bias] : NULL, *o = &g->values[out];
+    if (b == NULL || add->in.data[j] == NULL || b->rank != 1 || o->rank < 1 ||
+        b->dims[0] <= 0 || b->dims[0] != o->dims[o->rank - 1] || add->out_value[0] < 0)
+        return false;
+    s->in.n = 3;
+    s->in.present[2] = true;
+    s->in.data[2] = add->in.data[j];
+    s->in_value[2] = bias;
+    *moved = absorb(g, at, (size_t)reader, add->out_value[0]);
     return true;
 }
 
@@ -272,7 +336,7 @@ static bool try_sum(onednn_group *g, size_t at, size_t *moved)
     int out = s->out_value[0];
     int reader = out >= 0 ? only_reader(g, out) : -1;
     if (reader < 0 || s->k->fusion.sum || s->k->fusion.eltwise != dnnl_alg_kind_undef ||
-        !is_op(&g->steps[reader], "Add"))
+        !is_op(&g->steps[reader], "Add") || !(is_op(s, "Conv") || is_op(s, "MatMul")))
         return false;
     group_step *add = &g->steps[reader];
     int other = add->in_value[0] == out ? add->in_value[1] : add->in_value[0];
@@ -307,16 +371,10 @@ static int readers(const onednn_group *g, int v, int *out, int cap)
 /* Whether step s is `op` of value v and a constant float scalar near c. */
 static bool is_op_with(const onednn_group *g, int s, const char *op, int v, float c)
 {
-    const group_step *st = &g->steps[s];
-    if (!is_op(st, op) || !step_runs(st) || st->in.n != 2)
-        return false;
-    int other = st->in_value[0] == v ? 1 : st->in_value[1] == v ? 0 : -1;
-    if (other < 0 || st->in.data[other] == NULL || st->in_value[other] == v)
-        return false;
-    const group_value *cv = &g->values[st->in_value[other]];
-    bool scalar = cv->rank == 0 || (cv->rank == 1 && cv->dims[0] == 1);
-    float x = scalar ? *(const float *)st->in.data[other] : 0.0f;
-    return scalar && x > c * 0.9999f && x < c * 1.0001f;
+    float x;
+    bool v_first;
+    return is_op(&g->steps[s], op) && scalar_operand(g, &g->steps[s], v, &x, &v_first) &&
+           x > c * 0.9999f && x < c * 1.0001f;
 }
 
 /* The single reader of v's only use, or -1. */
@@ -378,8 +436,8 @@ static void fuse(onednn_group *g)
         if (g->steps[i].sum_value == -2 || !takes_post_ops(&g->steps[i]))
             continue;
         size_t at = i;
-        if (is_op(&g->steps[at], "Conv"))
-            try_sum(g, at, &at);
+        try_bias(g, at, &at);
+        try_sum(g, at, &at);
         if (!try_gelu(g, at))
             try_activation(g, at, &at);
     }

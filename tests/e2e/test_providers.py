@@ -80,3 +80,71 @@ def test_cuda_without_gpu_warns_and_falls_back(run_ember, models):
     strict = run_ember("run", models / "tiny_add.onnx", "--providers", "cuda,cpu", "--strict")
     assert strict.returncode == 1
     assert strict.error_line.startswith("ember: CUDA driver not found")
+
+
+def transformer_block(rng, seq=16, hidden=32, ffn=64):
+    """A small BERT-style block with the patterns oneDNN groups fuse: MatMul + bias,
+    the five-node GELU, a residual Add after MatMul + bias, a scaling Div, and
+    LayerNormalization."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes = [], []
+
+    def const(name, array):
+        inits.append(numpy_helper.from_array(array.astype(np.float32), name))
+        return name
+
+    def node(op, inputs, out, **attrs):
+        nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    w = lambda *shape: rng.standard_normal(shape) * 0.2  # noqa: E731
+    h = node("MatMul", ["x", const("w_in", w(hidden, ffn))], "h0")
+    h = node("Add", [h, const("b_in", w(ffn))], "h1")
+    g = node("Div", [h, const("sqrt2", np.array(np.sqrt(2.0)))], "g0")
+    g = node("Erf", [g], "g1")
+    g = node("Add", [g, const("one", np.array(1.0))], "g2")
+    g = node("Mul", [h, g], "g3")
+    g = node("Mul", [g, const("half", np.array(0.5))], "g4")
+    o = node("MatMul", [g, const("w_out", w(ffn, hidden))], "o0")
+    o = node("Add", [o, const("b_out", w(hidden))], "o1")
+    r = node("Add", [o, "x"], "r")
+    s = node("Div", [r, const("eight", np.array(8.0))], "s")
+    node("LayerNormalization", [s, const("gamma", w(hidden) + 1), const("beta", w(hidden))],
+         "y", axis=-1, epsilon=1e-5)
+    graph = helper.make_graph(
+        nodes, "block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, seq, hidden])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, seq, hidden])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@needs_onednn
+def test_onednn_fused_transformer_block_matches_onnxruntime(run_ember, tmp_path):
+    import onnx
+
+    rng = np.random.default_rng(3)
+    model_path = tmp_path / "block.onnx"
+    onnx.save_model(transformer_block(rng), str(model_path))
+    x = rng.standard_normal((1, 16, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    res = run_ember("run", model_path, "--providers", "onednn,cpu", "--input",
+                    f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert_close_to_onnxruntime(model_path, {"x": x}, tmp_path / "out", "y")
+    profile = tmp_path / "p.json"
+    res = run_ember("bench", model_path, "--providers", "onednn,cpu", "--runs", "2",
+                    "--input", f"x={tmp_path / 'x.npy'}", "--profile", profile)
+    assert res.returncode == 0, res.stderr
+    steps = json.loads(profile.read_text())
+    # oneDNN claims all twelve nodes, so they run as one group ...
+    assert [(s["op"], s["nodes"]) for s in steps if s["op"] != "copy"] == [("group", 12)]
+    # ... of three primitives: bias, GELU, residual and scaling are post-ops.
+    res = run_ember("run", model_path, "--providers", "onednn,cpu", "--input",
+                    f"x={tmp_path / 'x.npy'}", env={"DNNL_VERBOSE": "1"})
+    assert res.returncode == 0, res.stderr
+    executed = [line.split(",")[3] for line in res.stdout.splitlines()
+                if line.startswith(("onednn_verbose,exec,cpu", "dnnl_verbose,exec,cpu"))]
+    run_part = [p for p in executed if p != "reorder"]  # weights are reordered at load
+    assert sorted(run_part) == ["layer_normalization", "matmul", "matmul"], executed
