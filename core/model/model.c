@@ -192,13 +192,21 @@ static ember_status convert(model_ctx *ctx, const Onnx__ModelProto *mp, graph *g
     return graph_finalize(g);
 }
 
-static ember_status load(const void *bytes, size_t size, const char *base_dir, graph **out)
+/* Unpacks `bytes` and converts them into a graph. When `owned` is given,
+ * *owned (the bytes, from util_malloc) is freed as soon as they are
+ * unpacked: a model's weights then exist twice at most, not three times. */
+static ember_status load(const void *bytes, size_t size, const char *base_dir, uint8_t **owned,
+                         graph **out)
 {
     Onnx__ModelProto *mp = NULL;
     graph *g = NULL;
     model_ctx ctx;
     model_ctx_init(&ctx, base_dir);
     ember_status status = unpack(bytes, size, &mp);
+    if (owned) {
+        util_free(*owned);
+        *owned = NULL;
+    }
     if (status == EMBER_OK)
         status = graph_create(NULL, &g);
     if (status == EMBER_OK)
@@ -220,7 +228,7 @@ ember_status model_load_bytes(const void *bytes, size_t size, const char *base_d
         label = "<bytes>";
     if ((!bytes && size) || !out)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "%s: no model bytes given", label);
-    ember_status status = load(bytes, size, base_dir, out);
+    ember_status status = load(bytes, size, base_dir, NULL, out);
     if (status != EMBER_OK)
         return ember_fail_prefix(status, "%s", label);
     return EMBER_OK;
@@ -295,8 +303,10 @@ ember_status model_load_file(const char *path, graph **out)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "model_load_file: no path given");
     EMBER_TRY(read_file(path, &bytes, &size));
     char *folder = folder_of(path);
-    ember_status status = folder ? model_load_bytes(bytes, size, folder, path, out)
+    ember_status status = folder ? load(bytes, size, folder, &bytes, out)
                                  : ember_fail(EMBER_E_OUT_OF_MEMORY, "%s: out of memory", path);
+    if (status != EMBER_OK)
+        status = ember_fail_prefix(status, "%s", path);
     util_free(folder);
     util_free(bytes);
     return status;
