@@ -54,8 +54,8 @@ bool onednn_check_binary(const ember_host_api *host, const ember_node *node)
 {
     return host->node_input_count(node) == 2 && host->node_input_present(node, 0) &&
            host->node_input_present(node, 1) &&
-           onednn_input_f32(host, node, 0, 0, ONEDNN_MAX_RANK) &&
-           onednn_input_f32(host, node, 1, 0, ONEDNN_MAX_RANK);
+           onednn_input_float(host, node, 0, 0, ONEDNN_MAX_RANK) &&
+           onednn_input_float(host, node, 1, 0, ONEDNN_MAX_RANK);
 }
 
 /* ---- Add, Sub, Mul, Div ------------------------------------------------ */
@@ -126,7 +126,7 @@ static ember_status src0_md(const onednn_kernel *k, const onednn_shapes *in, siz
         stride *= d0[i];
     }
     return onednn_check(k,
-                        dnnl_memory_desc_init_by_strides(md, (int)bs->n_dims, dims, dnnl_f32,
+                        dnnl_memory_desc_init_by_strides(md, (int)bs->n_dims, dims, k->dt,
                                                          strides),
                         "a broadcast view");
 }

@@ -18,8 +18,8 @@ typedef struct conv_params {
 
 bool onednn_check_conv(const ember_host_api *host, const ember_node *node)
 {
-    return onednn_input_f32(host, node, 0, 3, 5) && onednn_input_f32(host, node, 1, 3, 5) &&
-           onednn_input_f32(host, node, 2, 1, 1);
+    return onednn_input_float(host, node, 0, 3, 5) && onednn_input_float(host, node, 1, 3, 5) &&
+           onednn_input_float(host, node, 2, 1, 1);
 }
 
 /* Dense strides of dims[0..rank). */
@@ -59,7 +59,7 @@ static ember_status weights_user_md(const onednn_kernel *k, const onednn_shapes 
     }
     return onednn_check(k,
                         dnnl_memory_desc_init_by_strides(md, (int)(in->rank[1] + off), dims,
-                                                         dnnl_f32, strides),
+                                                         k->dt, strides),
                         "the weights descriptor");
 }
 

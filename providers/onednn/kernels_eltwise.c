@@ -18,10 +18,10 @@ typedef struct eltwise_params {
 
 bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node)
 {
-    if (!onednn_input_f32(host, node, 0, 0, ONEDNN_MAX_RANK))
+    if (!onednn_input_float(host, node, 0, 0, ONEDNN_MAX_RANK))
         return false;
     /* Clip's bounds (opset 11+): absent or float32 scalars. */
-    return onednn_input_f32(host, node, 1, 0, 1) && onednn_input_f32(host, node, 2, 0, 1);
+    return onednn_input_float(host, node, 1, 0, 1) && onednn_input_float(host, node, 2, 0, 1);
 }
 
 static int64_t numel(const int64_t *dims, size_t rank)
@@ -58,9 +58,20 @@ static ember_status unary_finish(const onednn_kernel *k, const onednn_shapes *in
 /* ---- eltwise ----------------------------------------------------------- */
 
 /* Clip's bound `index` for this plan (opset 11+), or dflt when absent. */
-static float clip_bound(const onednn_shapes *in, size_t index, float dflt)
+static float clip_bound(const onednn_kernel *k, const onednn_shapes *in, size_t index,
+                        float dflt)
 {
-    return index < in->n && in->data[index] != NULL ? *(const float *)in->data[index] : dflt;
+    if (index >= in->n || in->data[index] == NULL)
+        return dflt;
+    if (k->dtype != EMBER_DTYPE_BFLOAT16)
+        return *(const float *)in->data[index];
+    uint16_t half;
+    uint32_t bits;
+    float value;
+    memcpy(&half, in->data[index], sizeof half);
+    bits = (uint32_t)half << 16; /* bfloat16 is the top half of a float32 */
+    memcpy(&value, &bits, sizeof value);
+    return value;
 }
 
 /* The oneDNN algorithm and its alpha/beta for this plan's inputs. */
@@ -71,8 +82,8 @@ static void eltwise_alg(const onednn_kernel *k, const onednn_shapes *in, float *
     *alpha = p->alpha;
     *beta = p->beta;
     if (p->alg == dnnl_eltwise_clip_v2 && k->opset >= 11) {
-        *alpha = clip_bound(in, 1, -FLT_MAX);
-        *beta = clip_bound(in, 2, FLT_MAX);
+        *alpha = clip_bound(k, in, 1, -FLT_MAX);
+        *beta = clip_bound(k, in, 2, FLT_MAX);
     }
     /* ONNX: min > max sets every value to max; oneDNN wants min <= max. */
     if (p->alg == dnnl_eltwise_clip_v2 && *alpha > *beta)
@@ -147,7 +158,7 @@ ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node)
 
 bool onednn_check_softmax(const ember_host_api *host, const ember_node *node)
 {
-    return onednn_input_f32(host, node, 0, 1, ONEDNN_MAX_RANK);
+    return onednn_input_float(host, node, 0, 1, ONEDNN_MAX_RANK);
 }
 
 static ember_status softmax_build(const onednn_kernel *k, const onednn_shapes *in,

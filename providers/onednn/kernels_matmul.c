@@ -8,14 +8,14 @@
 
 bool onednn_check_matmul(const ember_host_api *host, const ember_node *node)
 {
-    return onednn_input_f32(host, node, 0, 1, ONEDNN_MAX_RANK) &&
-           onednn_input_f32(host, node, 1, 1, ONEDNN_MAX_RANK);
+    return onednn_input_float(host, node, 0, 1, ONEDNN_MAX_RANK) &&
+           onednn_input_float(host, node, 1, 1, ONEDNN_MAX_RANK);
 }
 
 bool onednn_check_gemm(const ember_host_api *host, const ember_node *node)
 {
-    return onednn_input_f32(host, node, 0, 2, 2) && onednn_input_f32(host, node, 1, 2, 2) &&
-           onednn_input_f32(host, node, 2, 0, 2);
+    return onednn_input_float(host, node, 0, 2, 2) && onednn_input_float(host, node, 1, 2, 2) &&
+           onednn_input_float(host, node, 2, 0, 2);
 }
 
 /* The weights descriptor: oneDNN's choice when the weights are constant
@@ -220,7 +220,7 @@ static ember_status md_2d(const onednn_kernel *k, const int64_t *stored, bool tr
 {
     dnnl_dims_t dims = {trans ? stored[1] : stored[0], trans ? stored[0] : stored[1]};
     dnnl_dims_t strides = {trans ? 1 : stored[1], trans ? stored[1] : 1};
-    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides),
+    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, 2, dims, k->dt, strides),
                         "a memory descriptor");
 }
 

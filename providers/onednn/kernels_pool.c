@@ -17,7 +17,7 @@ typedef struct pool_params {
 bool onednn_check_pool(const ember_host_api *host, const ember_node *node)
 {
     const char *op = host->node_op_type(node);
-    if (!onednn_input_f32(host, node, 0, 3, 5) || !onednn_output_unused(host, node, 1))
+    if (!onednn_input_float(host, node, 0, 3, 5) || !onednn_output_unused(host, node, 1))
         return false;
     if (strcmp(op, "AveragePool") == 0)
         return !(onednn_node_int(host, node, "ceil_mode", 0) != 0 &&

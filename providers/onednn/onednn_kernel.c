@@ -46,6 +46,30 @@ bool onednn_input_f32(const ember_host_api *host, const ember_node *node, size_t
     return info.dtype == EMBER_DTYPE_FLOAT32 && info.rank >= min_rank && info.rank <= max_rank;
 }
 
+/* The dtype of the node's first input (its floating type), or UNDEFINED. */
+static uint32_t node_dtype(const ember_host_api *host, const ember_node *node)
+{
+    ember_type_info info;
+    if (host->node_input_count(node) == 0 || !host->node_input_present(node, 0) ||
+        !host->node_input_type(node, 0, &info))
+        return EMBER_DTYPE_UNDEFINED;
+    return info.dtype;
+}
+
+bool onednn_input_float(const ember_host_api *host, const ember_node *node, size_t index,
+                        int min_rank, int max_rank)
+{
+    ember_type_info info;
+    uint32_t dtype = node_dtype(host, node);
+    if (dtype != EMBER_DTYPE_FLOAT32 && dtype != EMBER_DTYPE_BFLOAT16)
+        return false;
+    if (index >= host->node_input_count(node) || !host->node_input_present(node, index))
+        return true;
+    if (!host->node_input_type(node, index, &info))
+        return false;
+    return info.dtype == dtype && info.rank >= min_rank && info.rank <= max_rank;
+}
+
 bool onednn_output_unused(const ember_host_api *host, const ember_node *node, size_t index)
 {
     ember_type_info info;
@@ -178,7 +202,7 @@ ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
         strides[i] = stride;
         stride *= dims[i] > 1 ? dims[i] : 1;
     }
-    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, (int)rank, d, dnnl_f32, strides),
+    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, (int)rank, d, k->dt, strides),
                         "a memory descriptor");
 }
 
@@ -188,7 +212,7 @@ ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const
     dnnl_dims_t d;
     for (size_t i = 0; i < rank && i < ONEDNN_MAX_RANK; i++)
         d[i] = dims[i];
-    return onednn_check(k, dnnl_memory_desc_init_by_tag(md, (int)rank, d, dnnl_f32,
+    return onednn_check(k, dnnl_memory_desc_init_by_tag(md, (int)rank, d, k->dt,
                                                         dnnl_format_tag_any),
                         "a memory descriptor");
 }
@@ -491,8 +515,8 @@ static void make_key(const onednn_kernel *k, const onednn_shapes *in, size_t n_t
         for (size_t d = 0; d < in->rank[i]; d++)
             plan->key[n++] = in->dims[i][d];
         if (((k->value_mask >> i) & 1u) && in->data[i] != NULL) {
-            uint32_t bits;
-            memcpy(&bits, in->data[i], sizeof bits);
+            uint32_t bits = 0; /* a float32 or a bfloat16 */
+            memcpy(&bits, in->data[i], k->dtype == EMBER_DTYPE_BFLOAT16 ? 2 : 4);
             plan->key[n++] = bits;
         }
     }
@@ -564,7 +588,7 @@ static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *
         in->present[i] = t != NULL;
         if (t == NULL)
             continue;
-        if (t->rank > ONEDNN_MAX_RANK || t->dtype != EMBER_DTYPE_FLOAT32)
+        if (t->rank > ONEDNN_MAX_RANK || t->dtype != k->dtype)
             return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
                                  "node '%s' (%s): input %zu (rank %u, dtype %u) is not a float32 "
                                  "tensor of rank <= %d",
@@ -583,6 +607,9 @@ static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *
 
 void onednn_kernel_counts(onednn_kernel *k, const ember_node *node)
 {
+    bool is_bf16 = node_dtype(k->host, node) == EMBER_DTYPE_BFLOAT16;
+    k->dtype = is_bf16 ? EMBER_DTYPE_BFLOAT16 : EMBER_DTYPE_FLOAT32;
+    k->dt = is_bf16 ? dnnl_bf16 : dnnl_f32;
     k->n_inputs = k->host->node_input_count(node);
     k->n_outputs = k->host->node_output_count(node);
     if (k->n_inputs > ONEDNN_MAX_IO)
@@ -752,7 +779,7 @@ static ember_status alloc_outputs(const onednn_kernel *k, ember_kernel_context *
 {
     *empty = false;
     for (size_t i = 0; i < plan->n_outputs; i++) {
-        ember_status s = k->host->ctx_output(ctx, i, EMBER_DTYPE_FLOAT32, plan->out_dims[i],
+        ember_status s = k->host->ctx_output(ctx, i, k->dtype, plan->out_dims[i],
                                              plan->out_rank[i], &outputs[i]);
         if (s != EMBER_OK)
             return s;

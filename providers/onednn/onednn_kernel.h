@@ -141,6 +141,10 @@ struct ember_kernel {
     char *name;
     const char *op; /* static storage */
     int64_t opset;
+    /* The node's floating type: float32, or bfloat16 for the families
+     * whose check takes onednn_input_float. */
+    uint32_t dtype;
+    dnnl_data_type_t dt;
     size_t n_inputs, n_outputs;
     uint32_t const_mask; /* inputs that are constants of the model */
     /* Float scalar inputs whose values are baked into the primitive (Clip's
@@ -223,6 +227,10 @@ void onednn_kernel_free(onednn_kernel *k);
  * [min_rank, max_rank]. */
 bool onednn_input_f32(const ember_host_api *host, const ember_node *node, size_t index,
                       int min_rank, int max_rank);
+/* The same for float32 or bfloat16, the type of the node's first input
+ * (all floating inputs of such a node share it). */
+bool onednn_input_float(const ember_host_api *host, const ember_node *node, size_t index,
+                        int min_rank, int max_rank);
 /* Output `index` is absent from the graph (an optional output left empty
  * or beyond the node's outputs). */
 bool onednn_output_unused(const ember_host_api *host, const ember_node *node, size_t index);
@@ -246,7 +254,7 @@ ember_status onednn_attr_string(const onednn_kernel *k, const ember_node *node,
 
 /* ---- plans ------------------------------------------------------------- */
 
-/* A dense row-major float32 descriptor of dims[0..rank). */
+/* A dense row-major descriptor of dims[0..rank) in the kernel's type. */
 ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
                              const int64_t *dims, size_t rank);
 /* Appends the fused activation (if any) to `ops`: for families that set
@@ -256,7 +264,8 @@ ember_status onednn_fusion_append_eltwise(const onednn_kernel *k, dnnl_post_ops_
  * else dense row-major. */
 ember_status onednn_md_input(const onednn_kernel *k, const onednn_shapes *in, size_t index,
                              dnnl_memory_desc_t *md);
-/* A float32 descriptor with format `any`, for the primitive to choose. */
+/* A descriptor in the kernel's type with format `any`, for the primitive
+ * to choose. */
 ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims,
                            size_t rank);
 /* Checks a oneDNN status; fails naming the node and `what` otherwise. */

@@ -148,3 +148,69 @@ def test_onednn_fused_transformer_block_matches_onnxruntime(run_ember, tmp_path)
                 if line.startswith(("onednn_verbose,exec,cpu", "dnnl_verbose,exec,cpu"))]
     run_part = [p for p in executed if p != "reorder"]  # weights are reordered at load
     assert sorted(run_part) == ["layer_normalization", "matmul", "matmul"], executed
+
+
+def bf16_mlp(rng):
+    """float32 in, Cast to bfloat16, MatMul + bias, Relu, Gemm, Softmax in bfloat16, Cast back."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def bf16(name, array):
+        t = helper.make_tensor(name, TensorProto.BFLOAT16, array.shape,
+                               array.astype(np.float32).flatten().tolist())
+        return t
+
+    w1 = rng.standard_normal((64, 32)) * 0.2
+    b1 = rng.standard_normal(32) * 0.2
+    w2 = rng.standard_normal((16, 32)) * 0.2
+    nodes = [
+        helper.make_node("Cast", ["x"], ["xb"], to=TensorProto.BFLOAT16),
+        helper.make_node("MatMul", ["xb", "w1"], ["h0"]),
+        helper.make_node("Add", ["h0", "b1"], ["h1"]),
+        helper.make_node("Relu", ["h1"], ["h2"]),
+        helper.make_node("Gemm", ["h2", "w2"], ["h3"], transB=1),
+        helper.make_node("Softmax", ["h3"], ["yb"], axis=-1),
+        helper.make_node("Cast", ["yb"], ["y"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes, "bf16_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 16])],
+        [bf16("w1", w1), bf16("b1", b1), bf16("w2", w2)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model, (w1, b1, w2)
+
+
+def bf16_round(a):
+    bits = np.asarray(a, np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).view(np.float32)
+
+
+@needs_onednn
+def test_onednn_runs_bfloat16(run_ember, tmp_path):
+    import onnx
+
+    rng = np.random.default_rng(5)
+    model, (w1, b1, w2) = bf16_mlp(rng)
+    path = tmp_path / "bf16.onnx"
+    onnx.save_model(model, str(path))
+    x = rng.standard_normal((8, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    outs = {}
+    for providers in ("onednn,cpu", "cpu"):
+        res = run_ember("run", path, "--providers", providers, "--input",
+                        f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / providers)
+        assert res.returncode == 0, res.stderr
+        outs[providers] = np.load(tmp_path / providers / "y.npy")
+        if providers == "onednn,cpu":
+            placed = dict(line.split()[:2] for line in res.stdout.splitlines()
+                          if line.startswith("  ") and line.split()[0] in ("oneDNN", "CPU"))
+            if "oneDNN" not in placed:
+                pytest.skip("oneDNN has no bfloat16 kernels on this CPU (no AVX512-BF16/AMX)")
+            assert placed["oneDNN"] == "5", res.stdout  # all but the two Casts
+    # Reference: float32 math on bfloat16-rounded values; bfloat16 keeps 8 bits of mantissa.
+    h = np.maximum(bf16_round(bf16_round(x) @ bf16_round(w1)) + bf16_round(b1), 0)
+    logits = bf16_round(h) @ bf16_round(w2).T
+    ref = np.exp(logits - logits.max(-1, keepdims=True))
+    ref /= ref.sum(-1, keepdims=True)
+    np.testing.assert_allclose(outs["onednn,cpu"], ref, atol=2e-2)
+    np.testing.assert_allclose(outs["onednn,cpu"], outs["cpu"], atol=2e-2)
