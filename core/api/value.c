@@ -157,8 +157,12 @@ EMBER_API ember_status ember_value_copy(ember_value *dst, const ember_value *src
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_copy: NULL argument");
     if (dst->tensor.kind != EMBER_VALUE_TENSOR || src->tensor.kind != EMBER_VALUE_TENSOR)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "ember_value_copy copies tensors only");
-    return exec_tensor_copy(&dst->tensor.view, dst->tensor.owner, &src->tensor.view,
-                            src->tensor.owner);
+    EMBER_TRY(exec_tensor_copy(&dst->tensor.view, dst->tensor.owner, &src->tensor.view,
+                               src->tensor.owner));
+    /* A provider may queue a copy (CUDA does device to device); the caller
+     * may read or free either side when this returns. */
+    provider_instance *p = dst->tensor.owner ? dst->tensor.owner : src->tensor.owner;
+    return p ? provider_synchronize(p) : EMBER_OK;
 }
 
 /* ---- sequences and optionals ------------------------------------------------- */

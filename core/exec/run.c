@@ -283,6 +283,14 @@ static ember_status fetch_all(exec_run_state *run, exec_fetch *fetches, size_t n
 
 /* ---- entry ------------------------------------------------------------------------ */
 
+static ember_status synchronize_devices(const exec_program *prog)
+{
+    for (size_t i = 0; i < prog->n_providers; i++)
+        if (prog->providers[i].device.type != EMBER_DEVICE_CPU)
+            EMBER_TRY(provider_synchronize(prog->providers[i].instance));
+    return EMBER_OK;
+}
+
 ember_status exec_run(const exec_program *prog, const exec_feed *feeds, size_t n_feeds,
                       exec_fetch *fetches, size_t n_fetches)
 {
@@ -301,11 +309,14 @@ ember_status exec_run_scoped(const exec_program *prog, const exec_feed *feeds, s
     ember_status status = feed_all(&run, feeds, n_feeds);
     if (status == EMBER_OK)
         status = run_steps(&run);
-    for (size_t i = 0; status == EMBER_OK && i < prog->n_providers; i++)
-        if (prog->providers[i].device.type != EMBER_DEVICE_CPU)
-            status = provider_synchronize(prog->providers[i].instance);
+    if (status == EMBER_OK)
+        status = synchronize_devices(prog);
     if (status == EMBER_OK)
         status = fetch_all(&run, fetches, n_fetches);
+    /* A fetch into device memory may be queued (a device to device copy):
+     * the caller reads the buffer as soon as the run returns. */
+    if (status == EMBER_OK && n_fetches)
+        status = synchronize_devices(prog);
     for (size_t i = 0; i < n_fetches && status != EMBER_OK; i++)
         exec_tensor_release(&fetches[i].result);
     for (size_t i = 0; i < prog->plan->n_slots; i++)

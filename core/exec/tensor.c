@@ -168,6 +168,8 @@ ember_status exec_tensor_copy(const ember_tensor *dst, provider_instance *dst_pr
         return EMBER_OK;
     }
     provider_instance *p = !is_host(to) ? dst_provider : src_provider;
+    if (!p && !is_host(from) && !is_host(to))
+        p = src_provider; /* the destination wraps memory no provider owns */
     if (!is_host(from) && !is_host(to) && from.type != to.type)
         return ember_fail(EMBER_E_NOT_IMPLEMENTED,
                           "copy between two different device types (%u -> %u) is not supported",

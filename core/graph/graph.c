@@ -347,7 +347,7 @@ static ember_status tensor_shape(graph_tensor *t, const char *name, uint32_t dty
 }
 
 static ember_status tensor_fill(graph_tensor *t, const char *name, uint32_t dtype,
-                                const int64_t *dims, size_t rank)
+                                const int64_t *dims, size_t rank, bool is_zeroed)
 {
     if (dtype == EMBER_DTYPE_UNDEFINED || ember_dtype_storage_bytes((ember_dtype)dtype, 2) == 0)
         return ember_fail(EMBER_E_INVALID_MODEL, "tensor '%s' has unsupported data type %u",
@@ -355,22 +355,24 @@ static ember_status tensor_fill(graph_tensor *t, const char *name, uint32_t dtyp
     if (!(t->name = util_strdup(name)))
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory creating tensor '%s'", name);
     EMBER_TRY(tensor_shape(t, name, dtype, dims, rank));
-    if (t->n_elements && !(t->view.data = util_calloc(1, t->data_bytes)))
+    is_zeroed = is_zeroed || dtype == EMBER_DTYPE_STRING; /* strings start empty */
+    if (t->n_elements && !(t->view.data = is_zeroed ? util_calloc(1, t->data_bytes)
+                                                    : util_malloc(t->data_bytes)))
         return ember_fail(EMBER_E_OUT_OF_MEMORY,
                           "out of memory allocating %zu bytes for tensor '%s'", t->data_bytes,
                           name);
     return EMBER_OK;
 }
 
-ember_status graph_tensor_create(const char *name, uint32_t dtype, const int64_t *dims,
-                                 size_t rank, graph_tensor **out)
+static ember_status create(const char *name, uint32_t dtype, const int64_t *dims, size_t rank,
+                           bool is_zeroed, graph_tensor **out)
 {
     graph_tensor *t = util_calloc(1, sizeof *t);
     if (!t)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory creating a tensor");
     if (!name)
         name = "";
-    ember_status status = tensor_fill(t, name, dtype, dims, rank);
+    ember_status status = tensor_fill(t, name, dtype, dims, rank, is_zeroed);
     if (status != EMBER_OK) {
         t->view.dtype = EMBER_DTYPE_UNDEFINED; /* no strings to free */
         graph_tensor_destroy(t);
@@ -378,6 +380,18 @@ ember_status graph_tensor_create(const char *name, uint32_t dtype, const int64_t
     }
     *out = t;
     return EMBER_OK;
+}
+
+ember_status graph_tensor_create(const char *name, uint32_t dtype, const int64_t *dims,
+                                 size_t rank, graph_tensor **out)
+{
+    return create(name, dtype, dims, rank, true, out);
+}
+
+ember_status graph_tensor_create_for_copy(const char *name, uint32_t dtype, const int64_t *dims,
+                                          size_t rank, graph_tensor **out)
+{
+    return create(name, dtype, dims, rank, false, out);
 }
 
 /* ---- lookups -------------------------------------------------------------- */

@@ -121,6 +121,11 @@ ember_status graph_value_set_type(graph_value *v, uint32_t dtype, int32_t rank,
 /* Allocates a tensor of dtype and shape with zeroed data. */
 ember_status graph_tensor_create(const char *name, uint32_t dtype, const int64_t *dims,
                                  size_t rank, graph_tensor **out);
+/* The same with data left unset (strings excepted), for a caller that
+ * writes every byte next: zeroing a model's weights first costs a pass
+ * over all of them. */
+ember_status graph_tensor_create_for_copy(const char *name, uint32_t dtype, const int64_t *dims,
+                                          size_t rank, graph_tensor **out);
 void graph_tensor_destroy(graph_tensor *t);
 
 /* ---- checking and inference -------------------------------------------- */

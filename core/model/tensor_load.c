@@ -206,7 +206,7 @@ static ember_status load_external(model_ctx *ctx, const Onnx__TensorProto *tp, c
                           "tensor '%s': string tensors cannot use external data", name);
     size_t bytes = ember_dtype_storage_bytes((ember_dtype)dtype, n);
     EMBER_TRY(model_external_locate(ctx, tp, name, bytes, &fd, &offset));
-    EMBER_TRY(graph_tensor_create(name, dtype, tp->dims, tp->n_dims, &t));
+    EMBER_TRY(graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, &t));
     ember_status status = model_external_read(fd, offset, t->view.data, bytes, name);
     if (status != EMBER_OK) {
         graph_tensor_destroy(t);
@@ -229,7 +229,7 @@ static ember_status load_raw(const Onnx__TensorProto *tp, const char *name, uint
     if (tp->raw_data.len != bytes)
         return wrong_count(name, "raw_data (bytes)", tp->raw_data.len, bytes, dtype, tp->dims,
                            tp->n_dims);
-    EMBER_TRY(graph_tensor_create(name, dtype, tp->dims, tp->n_dims, &t));
+    EMBER_TRY(graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, &t));
     if (bytes)
         memcpy(t->view.data, tp->raw_data.data, bytes);
     normalize_bools(t);

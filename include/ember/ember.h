@@ -289,7 +289,7 @@ EMBER_API ember_device ember_value_get_device(const ember_value *value);
  * host tensor, even an empty one; NULL for other kinds). */
 EMBER_API void *ember_value_get_data(const ember_value *value);
 /* Copies src's elements into dst, across devices if needed. Both must have
- * the same dtype and element count. */
+ * the same dtype and element count. The copy is complete when it returns. */
 EMBER_API ember_status ember_value_copy(ember_value *dst, const ember_value *src);
 
 /* ======================================================================= */

@@ -156,7 +156,11 @@ static ember_status open_device(ember_provider *prov)
                                 prov->device_id, n);
     if ((err = cudaSetDevice(prov->device_id)) != cudaSuccess)
         return fail_setup(prov, "cudaSetDevice", cudaGetErrorString(err));
-    if ((err = cudaStreamCreateWithFlags(&prov->stream, cudaStreamNonBlocking)) != cudaSuccess)
+    /* A blocking stream: its work waits for what was queued before on the
+     * legacy default stream, where PyTorch and plain cudaMemcpy put theirs,
+     * so a tensor bound as an input (by pointer or DLPack, whose consumer
+     * asks for the legacy stream) is complete before Ember reads it. */
+    if ((err = cudaStreamCreateWithFlags(&prov->stream, cudaStreamDefault)) != cudaSuccess)
         return fail_setup(prov, "cudaStreamCreate", cudaGetErrorString(err));
     cublasStatus_t bst = cublasCreate(&prov->cublas);
     if (bst == CUBLAS_STATUS_SUCCESS)

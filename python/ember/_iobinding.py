@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ember import _ember
 from ember._ortvalue import OrtValue, device_type_of, element_type_of
+from ember._providers import env
 
 
 class IOBinding:
@@ -25,11 +26,10 @@ class IOBinding:
 
     def bind_input(self, name: str, device_type, device_id, element_type, shape,
                    buffer_ptr) -> None:
-        """Binds an input to memory at buffer_ptr on a device; the caller keeps it alive."""
-        value = _ember.Value.wrap_pointer(int(buffer_ptr), list(shape),
-                                          element_type_of(element_type),
-                                          device_type_of(device_type), int(device_id))
-        self._binding.bind_input(name, value)
+        """Binds an input to memory at buffer_ptr on a device, without a copy; the
+        caller keeps it alive, and its content complete (see OrtValue on streams)."""
+        self._binding.bind_input(name, _wrap(buffer_ptr, shape, element_type, device_type,
+                                             device_id))
 
     def bind_ortvalue_input(self, name: str, ortvalue: OrtValue) -> None:
         self._binding.bind_input(name, ortvalue._value)
@@ -48,10 +48,8 @@ class IOBinding:
         if element_type is None or shape is None:
             raise ValueError("`element_type` and `shape` are to be provided if pre-allocated "
                              "memory is provided")
-        value = _ember.Value.wrap_pointer(int(buffer_ptr), list(shape),
-                                          element_type_of(element_type), device,
-                                          int(device_id))
-        self._binding.bind_output(name, value)
+        self._binding.bind_output(name, _wrap(buffer_ptr, shape, element_type, device_type,
+                                              device_id))
 
     def bind_ortvalue_output(self, name: str, ortvalue: OrtValue) -> None:
         self._binding.bind_output(name, ortvalue._value)
@@ -60,7 +58,10 @@ class IOBinding:
         """Ember's runs complete before they return: nothing to wait for."""
 
     def get_outputs(self) -> list[OrtValue]:
-        """The outputs of the last run, in binding order, where they live."""
+        """The outputs of the last run, in binding order, where they live. An output
+        Ember allocated belongs to the binding until the next run: exporting it
+        (DLPack) or keeping it past that run gives it memory of its own (one
+        copy on its device); a preallocated output is the caller's memory."""
         return [OrtValue(value) for _, value in self._binding.outputs()]
 
     def get_outputs_as_ortvaluevector(self) -> list[OrtValue]:
@@ -75,6 +76,15 @@ class IOBinding:
 
     def clear_binding_outputs(self) -> None:
         self._binding.clear_outputs()
+
+
+def _wrap(buffer_ptr, shape, element_type, device_type, device_id):
+    """A Value over memory at buffer_ptr (not owned). A device value gets the
+    environment, through which Ember copies it (e.g. OrtValue.numpy())."""
+    device = device_type_of(device_type)
+    return _ember.Value.wrap_pointer(int(buffer_ptr), list(shape),
+                                     element_type_of(element_type), device, int(device_id),
+                                     *((env(),) if device != 0 else ()))
 
 
 # onnxruntime's C-level name for the same object.

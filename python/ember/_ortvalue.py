@@ -10,7 +10,17 @@ int4... arrays, one element per byte) are the exception: Ember stores them
 two or four to a byte, as ONNX does, so an array is always packed into a
 copy, and ``numpy()`` always unpacks into a new array (signed types
 sign-extended), never a view. Writing to that array does not change the tensor.
-DLPack (``__dlpack__``, ``from_dlpack``) exchanges tensors without copies.
+DLPack (``__dlpack__``, ``from_dlpack``) exchanges tensors without copies,
+on the host and on CUDA (torch.from_dlpack(value), OrtValue.from_dlpack(t)).
+
+On CUDA, every Ember call that writes device memory has finished when it
+returns, and the provider's streams wait for work queued before on the
+legacy default stream (PyTorch's default): a tensor made there can be bound
+as it is. Work on another stream must be waited for first, or imported
+through DLPack, which asks the producer to order it before the default
+stream. A tensor Ember frees goes back to its pool and may be reused by the
+next run: keep an exported value (or the torch tensor over it) alive while
+work on other streams still reads it.
 
 Devices are named as in onnxruntime ('cpu', 'cuda'). A third-party provider's
 device needs its number once: ``ember.register_device_type('mockdev', 0x10001)``
@@ -27,6 +37,10 @@ from ember._errors import not_implemented
 from ember._providers import env
 
 _DEVICE_TYPES = {"cpu": 0, "cuda": 1, "gpu": 1}
+_PROVIDER_OF_DEVICE = {1: "CUDA"}  # device type -> the provider that allocates there
+# DLPack device types whose producers take a CUDA stream (kDLCUDA, kDLCUDAManaged).
+_DL_CUDA_DEVICES = (2, 13)
+_DL_LEGACY_DEFAULT_STREAM = 1
 # ember_value_kind
 _KIND_TENSOR, _KIND_SEQUENCE, _KIND_NONE = 1, 2, 3
 _DEVICE_NAMES = {0: "cpu", 1: "cuda"}
@@ -57,6 +71,29 @@ def device_type_of(name: str) -> int:
 
 def device_name_of(device_type: int) -> str:
     return _DEVICE_NAMES.get(device_type, f"device{device_type:#x}")
+
+
+def on_device(make, device_type: int, device_id: int):
+    """make() for a value on a device; when that fails because the device's
+    provider cannot be used here (no GPU, no driver), the error says so."""
+    try:
+        return make()
+    except _ember.EmberError as e:
+        provider = _PROVIDER_OF_DEVICE.get(device_type)
+        if provider is None:
+            raise
+        is_available, why = env().provider_available(provider)
+        if is_available:
+            raise
+        text = (f"cannot place a value on '{device_name_of(device_type)}:{device_id}': "
+                f"the {provider} provider is not usable here: {why}")
+        original = getattr(e, "ember_message", "")
+        full = str(e)
+        prefix = full[: len(full) - len(original)] if original and full.endswith(original) else ""
+        error = type(e)(prefix + text)
+        error.status = getattr(e, "status", "EMBER_E_DEVICE")
+        error.ember_message = text
+        raise error from e
 
 
 def element_type_of(element_type) -> int:
@@ -133,7 +170,9 @@ class OrtValue:
         device = device_type_of(device_type)
         if device == 0:
             return cls(_ember.Value.from_array(numpy_obj), numpy_obj)
-        return cls(_ember.Value.from_array_on(env(), numpy_obj, device, int(device_id)))
+        return cls(on_device(
+            lambda: _ember.Value.from_array_on(env(), numpy_obj, device, int(device_id)),
+            device, int(device_id)))
 
     @classmethod
     def ortvalue_from_numpy_with_onnx_type(cls, data, /, onnx_element_type: int) -> OrtValue:
@@ -152,21 +191,31 @@ class OrtValue:
     def ortvalue_from_shape_and_type(cls, shape: Sequence[int], element_type,
                                      device_type: str = "cpu", device_id: int = 0,
                                      vendor_id: int = -1) -> OrtValue:
-        """A tensor allocated by Ember on a device (host tensors are zero-filled)."""
-        return cls(_ember.Value.create(env(), list(shape), element_type_of(element_type),
-                                       device_type_of(device_type), int(device_id)))
+        """A tensor allocated by Ember on a device (host tensors are zero-filled;
+        device tensors are left as the allocator gives them)."""
+        device = device_type_of(device_type)
+        return cls(on_device(
+            lambda: _ember.Value.create(env(), list(shape), element_type_of(element_type),
+                                        device, int(device_id)),
+            device, int(device_id)))
 
     @classmethod
     def from_dlpack(cls, data, /) -> OrtValue:
-        """Wraps a DLPack tensor (an object with __dlpack__, or a capsule) without a copy."""
+        """Wraps a DLPack tensor (an object with __dlpack__, or a capsule) without a
+        copy. A CUDA producer (a torch tensor) is asked to order its pending work
+        before the legacy default stream, which Ember's CUDA streams wait for."""
         if hasattr(data, "__dlpack__"):
+            kwargs = {}
+            if hasattr(data, "__dlpack_device__"):
+                if data.__dlpack_device__()[0] in _DL_CUDA_DEVICES:
+                    kwargs["stream"] = _DL_LEGACY_DEFAULT_STREAM
             try:
-                capsule = data.__dlpack__(max_version=(1, 0))
+                capsule = data.__dlpack__(max_version=(1, 0), **kwargs)
             except TypeError:  # a producer older than DLPack 1.0
-                capsule = data.__dlpack__()
+                capsule = data.__dlpack__(**kwargs)
         else:
             capsule = data
-        return cls(_ember.Value.from_dlpack(capsule), data)
+        return cls(_ember.Value.from_dlpack(capsule, env()), data)
 
     @classmethod
     def ort_value_from_sparse_tensor(cls, sparse_tensor) -> OrtValue:
@@ -234,6 +283,10 @@ class OrtValue:
 
     def __dlpack_device__(self) -> tuple[int, int]:
         return self._value.__dlpack_device__()
+
+    def to_dlpack(self):
+        """A DLPack capsule over this tensor (no copy), as onnxruntime's to_dlpack."""
+        return self._value.__dlpack__()
 
     def __repr__(self) -> str:
         return (f"OrtValue({self.data_type()}, shape={self.shape()}, "

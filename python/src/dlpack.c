@@ -3,6 +3,14 @@
  * without a copy (the capsule keeps the Value alive), from_dlpack wraps a
  * producer's tensor without a copy (the Value releases it). Both the
  * versioned (DLPack 1.x) and the unversioned capsule are understood.
+ *
+ * Devices: Ember's CPU is kDLCPU, CUDA:n is kDLCUDA with id n; an import
+ * from kDLCUDAHost (pinned host memory) is a host value, one from
+ * kDLCUDAManaged a CUDA value. Streams: every Ember call that writes
+ * device memory has finished when it returns, so an exported tensor is
+ * ready on any stream the consumer names; an importer asks the producer
+ * for the legacy default stream (see OrtValue.from_dlpack), which the CUDA
+ * provider's streams wait for.
  */
 #include "module.h"
 
@@ -107,7 +115,7 @@ static bool ember_device_of(ember_dl_device dl, ember_device *out)
         *out = host;
         return true;
     }
-    if (dl.device_type == EMBER_DL_CUDA) {
+    if (dl.device_type == EMBER_DL_CUDA || dl.device_type == EMBER_DL_CUDA_MANAGED) {
         *out = (ember_device){EMBER_DEVICE_CUDA, dl.device_id};
         return true;
     }
@@ -206,6 +214,32 @@ static PyObject *export_dl(py_value *self, bool is_versioned)
     return capsule;
 }
 
+/* The consumer's stream, per the DLPack protocol: None, -1 (no
+ * synchronization), 1 (legacy default), 2 (per-thread default) or a stream
+ * handle on CUDA; 0 is ambiguous there and refused. Nothing needs to wait
+ * for it (see the header), so it is only checked. */
+static bool check_stream(PyObject *stream, ember_dl_device here)
+{
+    if (!stream || stream == Py_None)
+        return true;
+    if (!PyLong_Check(stream)) {
+        PyErr_Format(PyExc_TypeError, "__dlpack__: stream must be an int or None, not %s",
+                     Py_TYPE(stream)->tp_name);
+        return false;
+    }
+    int overflow = 0;
+    long long handle = PyLong_AsLongLongAndOverflow(stream, &overflow);
+    if (handle == -1 && PyErr_Occurred())
+        return false;
+    if (here.device_type == EMBER_DL_CUDA && handle == 0 && !overflow) {
+        PyErr_SetString(PyExc_BufferError,
+                        "__dlpack__: stream 0 is ambiguous for CUDA; pass 1 for the legacy "
+                        "default stream or 2 for the per-thread one");
+        return false;
+    }
+    return true;
+}
+
 /* True when max_version asks for DLPack >= 1.0. */
 static bool wants_versioned(PyObject *max_version)
 {
@@ -230,6 +264,8 @@ PyObject *py_value_dlpack(py_value *self, PyObject *args, PyObject *kwargs)
     if (!py_value_get(self) || !py_value_detach(self))
         return NULL;
     ember_dl_device here = dl_device_of(ember_value_get_device(self->value));
+    if (!check_stream(stream, here))
+        return NULL;
     if (dl_device && dl_device != Py_None) {
         int type, id;
         if (!PyArg_ParseTuple(dl_device, "ii", &type, &id))
@@ -278,7 +314,7 @@ static bool is_compact(const ember_dl_tensor *t)
     return true;
 }
 
-static py_value *wrap_dl_tensor(const ember_dl_tensor *t)
+static py_value *wrap_dl_tensor(const ember_dl_tensor *t, PyObject *env)
 {
     ember_dtype dtype;
     ember_device device;
@@ -298,12 +334,19 @@ static py_value *wrap_dl_tensor(const ember_dl_tensor *t)
                                            t->data ? bytes : 0, device, &value);
     if (status != EMBER_OK)
         return (py_value *)py_raise_status(status);
-    return py_value_take(value, NULL);
+    bool is_device = device.type != EMBER_DEVICE_CPU;
+    py_value *self = py_value_take(value, is_device ? env : NULL);
+    if (self)
+        self->is_foreign = is_device;
+    return self;
 }
 
-PyObject *py_value_from_dlpack(PyObject *cls, PyObject *capsule)
+PyObject *py_value_from_dlpack(PyObject *cls, PyObject *args)
 {
     (void)cls;
+    PyObject *capsule, *env = NULL;
+    if (!PyArg_ParseTuple(args, "O|O!", &capsule, &py_env_type, &env))
+        return NULL;
     bool is_versioned = PyCapsule_IsValid(capsule, EMBER_DL_CAPSULE_VERSIONED);
     if (!is_versioned && !PyCapsule_IsValid(capsule, EMBER_DL_CAPSULE)) {
         PyErr_SetString(PyExc_TypeError,
@@ -325,7 +368,7 @@ PyObject *py_value_from_dlpack(PyObject *cls, PyObject *capsule)
     } else {
         t = &((ember_dl_managed *)managed)->dl_tensor;
     }
-    py_value *self = wrap_dl_tensor(t);
+    py_value *self = wrap_dl_tensor(t, env);
     if (!self)
         return NULL;
     if (PyCapsule_SetName(capsule, is_versioned ? EMBER_DL_CAPSULE_VERSIONED_USED

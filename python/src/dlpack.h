@@ -12,6 +12,7 @@ enum {
     EMBER_DL_CPU = 1,
     EMBER_DL_CUDA = 2,
     EMBER_DL_CUDA_HOST = 3,
+    EMBER_DL_CUDA_MANAGED = 13,
 };
 
 enum {

@@ -37,12 +37,16 @@ typedef struct {
  * detaches it (copies it into an owned value) before it frees it. `keep`
  * holds whatever owns the memory that `value` wraps (an ndarray, or NULL);
  * `dl_managed` is an imported DLPack tensor, released on dealloc.
+ * `is_foreign`: the value wraps device memory that Ember did not allocate
+ * (a pointer, a DLPack import), so no provider is attached to copy it:
+ * copies go through a temporary that `env` allocates on that device.
  */
 typedef struct {
     PyObject_HEAD
     ember_value *value;
     bool is_borrowed;
     bool dl_is_versioned;
+    bool is_foreign;
     PyObject *env;  /* py_env or NULL */
     PyObject *keep; /* owner of the wrapped memory, or NULL */
     void *dl_managed;
@@ -116,6 +120,9 @@ PyObject *py_array_take(ember_value *value);
 /* Copies a borrowed value into one it owns; on failure invalidates it.
  * Returns false with an exception set on failure. */
 bool py_value_detach(py_value *self);
+/* Copies src's elements into dst across devices (the GIL released),
+ * foreign device memory included. False with an exception set on failure. */
+bool py_value_copy(py_value *dst, py_value *src);
 /* The wrapped value, or NULL with an exception set when invalidated. */
 ember_value *py_value_get(py_value *self);
 
@@ -139,8 +146,9 @@ PyObject *py_packed_to_array(ember_value *value, PyArray_Descr *descr, npy_intp 
 PyObject *py_value_dlpack(py_value *self, PyObject *args, PyObject *kwargs);
 /* Value.__dlpack_device__() -> (device_type, device_id). */
 PyObject *py_value_dlpack_device(py_value *self, PyObject *unused);
-/* Value.from_dlpack(capsule): wraps the tensor, marks the capsule used. */
-PyObject *py_value_from_dlpack(PyObject *cls, PyObject *capsule);
+/* Value.from_dlpack(capsule, env=None): wraps the tensor, marks the capsule
+ * used; env lets a device tensor be copied (see is_foreign). */
+PyObject *py_value_from_dlpack(PyObject *cls, PyObject *args);
 /* Hands an imported DLPack tensor back to its producer (Value's dealloc). */
 void py_value_release_dl(py_value *self);
 

@@ -26,6 +26,7 @@ py_value *py_value_take(ember_value *value, PyObject *env)
     self->value = value;
     self->is_borrowed = false;
     self->dl_is_versioned = false;
+    self->is_foreign = false;
     self->env = env;
     Py_XINCREF(env);
     self->keep = NULL;
@@ -62,6 +63,24 @@ ember_value *py_value_get(py_value *self)
     return self->value;
 }
 
+/* A copy of src that Ember allocates on `device` (src's own or the host). */
+static ember_status owned_copy(ember_env *env, const ember_value *src, ember_device device,
+                               ember_value **out)
+{
+    ember_value *copy = NULL;
+    ember_status status = ember_value_create(env, ember_value_get_dtype(src),
+                                             ember_value_get_dims(src),
+                                             ember_value_get_rank(src), device, &copy);
+    if (status == EMBER_OK)
+        status = ember_value_copy(copy, src);
+    if (status != EMBER_OK) {
+        ember_value_destroy(copy);
+        return status;
+    }
+    *out = copy;
+    return EMBER_OK;
+}
+
 bool py_value_detach(py_value *self)
 {
     if (!self->is_borrowed)
@@ -70,19 +89,67 @@ bool py_value_detach(py_value *self)
     self->value = NULL;
     self->is_borrowed = false;
     py_env *env = (py_env *)self->env;
-    ember_status status = ember_value_create(env->env, ember_value_get_dtype(old),
-                                             ember_value_get_dims(old),
-                                             ember_value_get_rank(old),
-                                             ember_value_get_device(old), &copy);
-    if (status == EMBER_OK)
-        status = ember_value_copy(copy, old);
+    ember_status status = owned_copy(env->env, old, ember_value_get_device(old), &copy);
     if (status != EMBER_OK) {
-        ember_value_destroy(copy);
         py_raise_status(status);
         return false;
     }
     self->value = copy;
     return true;
+}
+
+/* The env that reaches a foreign value's device, or NULL with an exception. */
+static ember_env *foreign_env(const py_value *self)
+{
+    if (!self->env)
+        py_raise_message(EMBER_E_INVALID_ARGUMENT,
+                         "this value wraps device memory that Ember did not allocate and "
+                         "was made without an environment, so Ember cannot copy it");
+    return self->env ? ((py_env *)self->env)->env : NULL;
+}
+
+/* ember_value_copy(dst, src) where either side may be foreign device memory:
+ * a foreign source is first copied into device memory Ember owns (device to
+ * device, by that device's provider); a host source for a foreign
+ * destination is first uploaded into such memory. */
+static ember_status copy_staged(ember_env *dst_env, ember_value *dst, ember_env *src_env,
+                                ember_value *src)
+{
+    ember_value *staged = NULL, *uploaded = NULL;
+    const ember_value *from = src;
+    ember_status status = EMBER_OK;
+    if (src_env) {
+        status = owned_copy(src_env, src, ember_value_get_device(src), &staged);
+        from = staged;
+    }
+    if (status == EMBER_OK && dst_env &&
+        ember_value_get_device(from).type == EMBER_DEVICE_CPU) {
+        status = owned_copy(dst_env, from, ember_value_get_device(dst), &uploaded);
+        from = uploaded;
+    }
+    if (status == EMBER_OK)
+        status = ember_value_copy(dst, from);
+    ember_value_destroy(staged);
+    ember_value_destroy(uploaded);
+    return status;
+}
+
+bool py_value_copy(py_value *dst, py_value *src)
+{
+    ember_value *to = py_value_get(dst), *from = py_value_get(src);
+    if (!to || !from)
+        return false;
+    ember_env *dst_env = NULL, *src_env = NULL;
+    if ((dst->is_foreign && !(dst_env = foreign_env(dst))) ||
+        (src->is_foreign && !(src_env = foreign_env(src))))
+        return false;
+    ember_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = copy_staged(dst_env, to, src_env, from);
+    Py_END_ALLOW_THREADS
+    if (status != EMBER_OK)
+        py_raise_status(status);
+    return status == EMBER_OK;
 }
 
 /* ---- shapes ------------------------------------------------------------------------- */
@@ -256,10 +323,10 @@ static PyObject *strings_to_array(ember_value *value, npy_intp *dims, int rank)
     return (PyObject *)arr;
 }
 
-/* A fresh host array holding a copy of `value` (from any device). */
-static PyObject *copy_to_array(ember_value *value, PyArray_Descr *descr, npy_intp *dims,
-                               int rank)
+/* A fresh host array holding a copy of `self` (from any device). */
+static PyObject *copy_to_array(py_value *self, PyArray_Descr *descr, npy_intp *dims, int rank)
 {
+    ember_value *value = self->value;
     PyArrayObject *arr = (PyArrayObject *)PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims,
                                                                NULL, NULL, 0, NULL);
     if (!arr)
@@ -277,16 +344,15 @@ static PyObject *copy_to_array(ember_value *value, PyArray_Descr *descr, npy_int
                                            ember_value_get_dims(value),
                                            ember_value_get_rank(value), PyArray_DATA(arr),
                                            (size_t)PyArray_NBYTES(arr), host, &target);
-    if (status == EMBER_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        status = ember_value_copy(target, value);
-        Py_END_ALLOW_THREADS
-    }
-    ember_value_destroy(target);
     if (status != EMBER_OK) {
         Py_DECREF(arr);
         return py_raise_status(status);
     }
+    py_value *into = py_value_take(target, NULL);
+    bool ok = into && py_value_copy(into, self);
+    Py_XDECREF(into);
+    if (!ok)
+        Py_CLEAR(arr);
     return (PyObject *)arr;
 }
 
@@ -337,7 +403,7 @@ PyObject *py_value_to_array(py_value *self, bool may_view)
         return py_packed_to_array(value, descr, dims, rank);
     void *data = ember_value_get_data(value);
     if (!may_view || !is_host || self->is_borrowed || !data)
-        return copy_to_array(value, descr, dims, rank);
+        return copy_to_array(self, descr, dims, rank);
     PyObject *arr = PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims, NULL, data,
                                          NPY_ARRAY_CARRAY, NULL);
     if (!arr)
@@ -421,8 +487,9 @@ static PyObject *value_from_array_on(PyObject *cls, PyObject *args)
     return (PyObject *)py_value_take(value, env);
 }
 
-/* wrap_pointer(address, shape, dtype, device_type, device_id): user memory,
- * not owned; the caller keeps it alive. */
+/* wrap_pointer(address, shape, dtype, device_type, device_id, env=None):
+ * user memory, not owned; the caller keeps it alive. env lets a device
+ * value be copied to and from the host (see is_foreign). */
 static PyObject *value_wrap_pointer(PyObject *cls, PyObject *args)
 {
     (void)cls;
@@ -430,7 +497,9 @@ static PyObject *value_wrap_pointer(PyObject *cls, PyObject *args)
     int dtype, device_id;
     unsigned int device_type;
     int64_t dims[MAX_RANK];
-    if (!PyArg_ParseTuple(args, "OOiIi", &address, &shape, &dtype, &device_type, &device_id))
+    PyObject *env = NULL;
+    if (!PyArg_ParseTuple(args, "OOiIi|O!", &address, &shape, &dtype, &device_type,
+                          &device_id, &py_env_type, &env))
         return NULL;
     void *data = PyLong_AsVoidPtr(address);
     if (!data && PyErr_Occurred())
@@ -445,7 +514,11 @@ static PyObject *value_wrap_pointer(PyObject *cls, PyObject *args)
                                            (ember_device){device_type, device_id}, &value);
     if (status != EMBER_OK)
         return py_raise_status(status);
-    return (PyObject *)py_value_take(value, NULL);
+    bool is_device = device_type != EMBER_DEVICE_CPU;
+    py_value *self = py_value_take(value, is_device ? env : NULL);
+    if (self)
+        self->is_foreign = is_device;
+    return (PyObject *)self;
 }
 
 /* The Values to put in a sequence: Values as they are, arrays wrapped. */
@@ -539,15 +612,8 @@ static PyObject *value_copy_from(py_value *self, PyObject *src)
         PyErr_SetString(PyExc_TypeError, "copy_from expects a Value");
         return NULL;
     }
-    ember_value *dst = py_value_get(self), *from = py_value_get((py_value *)src);
-    if (!dst || !from)
+    if (!py_value_copy(self, (py_value *)src))
         return NULL;
-    ember_status status;
-    Py_BEGIN_ALLOW_THREADS
-    status = ember_value_copy(dst, from);
-    Py_END_ALLOW_THREADS
-    if (status != EMBER_OK)
-        return py_raise_status(status);
     Py_RETURN_NONE;
 }
 
@@ -622,12 +688,13 @@ static PyMethodDef value_methods[] = {
     {"create", value_create, METH_VARARGS | METH_CLASS,
      "create(env, shape, dtype, device_type, device_id): allocated by Ember."},
     {"wrap_pointer", value_wrap_pointer, METH_VARARGS | METH_CLASS,
-     "wrap_pointer(address, shape, dtype, device_type, device_id): user memory, no copy."},
+     "wrap_pointer(address, shape, dtype, device_type, device_id, env=None): user memory, "
+     "no copy."},
     {"sequence", value_sequence, METH_VARARGS | METH_CLASS,
      "sequence(items, dtype=0): a host sequence of copies of arrays or Values."},
     {"none", value_none, METH_NOARGS | METH_CLASS, "none(): an optional that holds nothing."},
-    {"from_dlpack", py_value_from_dlpack, METH_O | METH_CLASS,
-     "from_dlpack(capsule): wraps a DLPack tensor without a copy."},
+    {"from_dlpack", py_value_from_dlpack, METH_VARARGS | METH_CLASS,
+     "from_dlpack(capsule, env=None): wraps a DLPack tensor without a copy."},
     {"numpy", (PyCFunction)(void (*)(void))value_numpy, METH_VARARGS | METH_KEYWORDS,
      "numpy(copy=False): a view of a host value, a host copy of a device value."},
     {"copy_from", (PyCFunction)value_copy_from, METH_O,

@@ -74,3 +74,57 @@ if [ "$size_kb" -gt $((60 * 1024)) ]; then
     exit 1
 fi
 nm -D --defined-only "$carry/providers/libember_provider_cuda.so" | awk '{print "   exports", $3}'
+
+# ---- io binding on the device, C and Python (issue 5) -----------------------------------
+# bin/io_binding (tests/gpu/io_binding.c) and python/ember (the package with
+# its extension built for the GPU machine's python3: Python 3.12, numpy 2).
+echo "== io binding: C scenarios and the Python package"
+# A plugin may use nothing of libember: the Python extension links the core
+# statically with hidden symbols, so a plugin's reference to ember_* fails
+# to load there.
+for f in "$carry"/providers/*.so; do
+    if nm -D --undefined-only "$f" | grep ' ember_' >/dev/null; then
+        echo "$f refers to libember's symbols; plugins get only the host table" >&2
+        exit 1
+    fi
+done
+cc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/include" -I"$cuda_root/include" \
+    "$root/tests/gpu/io_binding.c" -o "$carry/bin/io_binding" \
+    -L"$carry/lib" -lember -L"$cuda_root/lib64" -L"$cuda_root/lib" -lcudart_static \
+    -ldl -lpthread -lrt -lm -Wl,-rpath,'$ORIGIN/../lib'
+pybuild=$root/build-gpu-python
+py312=
+for candidate in ${PYTHON_GPU:-} python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+        py312=$candidate
+        break
+    fi
+done
+if [ -z "$py312" ]; then
+    echo "   no python3.12 here (set PYTHON_GPU): python/ember left out;" \
+        "test_cuda_io.py will fail there" >&2
+else
+    [ -x "$pybuild/venv/bin/python" ] || "$py312" -m venv "$pybuild/venv"
+    # setuptools: the distutils that meson's look at a Python 3.12 imports
+    venv_python=$pybuild/venv/bin/python
+    "$venv_python" -c 'import distutils, numpy, sys; sys.exit(numpy.__version__ < "2")' \
+        2>/dev/null || "$venv_python" -m pip install -q 'numpy>=2,<3' setuptools
+    printf "[binaries]\npython = '%s'\n" "$pybuild/venv/bin/python" >"$pybuild/python.ini"
+    if [ ! -f "$pybuild/build/build.ninja" ]; then
+        rm -rf "$pybuild/build"
+        meson setup "$pybuild/build" "$root" --native-file "$pybuild/python.ini" \
+            -Dbuildtype=release -Dcuda=disabled -Donednn=disabled \
+            -Dpython=enabled -Dtests=disabled >"$pybuild/setup.log" ||
+            { tail -n 20 "$pybuild/setup.log" >&2; exit 1; }
+    fi
+    ext=$(cd "$pybuild/build" && meson introspect --targets |
+        "$pybuild/venv/bin/python" -c 'import json, sys
+print(next(t["filename"][0] for t in json.load(sys.stdin) if t["name"].startswith("_ember.")))')
+    ninja -C "$pybuild/build" -j"$jobs" "${ext#"$pybuild/build/"}" >/dev/null
+    mkdir -p "$carry/python/ember"
+    cp "$root"/python/ember/*.py "$carry/python/ember/"
+    cp "$ext" "$carry/python/ember/"
+    echo "   python/ember for $("$pybuild/venv/bin/python" -V)," \
+        "numpy $("$pybuild/venv/bin/python" -c 'import numpy; print(numpy.__version__)')"
+fi
+echo "== gpu-carry holds $(( $(du -sk "$carry" | cut -f1) / 1024 )) MiB with io binding"
