@@ -242,8 +242,10 @@ def _normalize_providers(providers, provider_options) -> list[tuple[str, dict]]:
 
 
 class _Profiler:
-    """Session-level events in the Chrome trace format that onnxruntime writes.
-    Ember's C API has no per-node profiling yet: runs are timed here."""
+    """Events in the Chrome trace format that onnxruntime writes: one "Session"
+    event per run, timed here, and at the end one "Node" event per step of the
+    model with its mean duration over the runs (a provider group, several nodes
+    run as one kernel, is one step)."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
@@ -257,6 +259,16 @@ class _Profiler:
                  "ph": "X", "name": name, "args": {}}
         with self.lock:
             self.events.append(event)
+
+    def add_steps(self, steps) -> None:
+        ts = (time.perf_counter_ns() - self.start_ns) // 1000
+        for node, op, provider, n_nodes, calls, total_ns in steps:
+            mean_us = total_ns // 1000 // calls if calls else 0
+            self.events.append({
+                "cat": "Node", "pid": os.getpid(), "tid": threading.get_native_id(),
+                "dur": mean_us, "ts": ts, "ph": "X", "name": f"{node}_kernel_time",
+                "args": {"op_name": op, "provider": provider, "node_count": n_nodes,
+                         "calls": calls, "total_dur": total_ns // 1000}})
 
     def write(self) -> str:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -421,6 +433,7 @@ class Session:
         profiling is off."""
         if self._profiler is None:
             return ""
+        self._profiler.add_steps(self._sess.profile())
         path = self._profiler.write()
         self._profiler = None
         return path
@@ -488,7 +501,8 @@ class InferenceSession(Session):
             strict=so._config.get(_KEY_STRICT, "0") == "1",
             intra_threads=int(so.intra_op_num_threads),
             opt_level=_EMBER_OPT_LEVEL.get(int(so.graph_optimization_level), 99),
-            log_level=min(max(int(level), 0), 4))
+            log_level=min(max(int(level), 0), 4),
+            profiling=bool(so.enable_profiling))
 
     def _create(self, providers, provider_options) -> None:
         start = time.perf_counter_ns()

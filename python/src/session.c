@@ -43,7 +43,7 @@ static bool append_provider(ember_session_options *opts, PyObject *entry)
 
 typedef struct {
     PyObject *providers;
-    int is_strict, intra_threads, opt_level, log_level;
+    int is_strict, intra_threads, opt_level, log_level, is_profiled;
 } options_args;
 
 static ember_session_options *make_options(const options_args *a)
@@ -56,6 +56,7 @@ static ember_session_options *make_options(const options_args *a)
     ember_session_options_set_intra_op_threads(opts, a->intra_threads);
     ember_session_options_set_opt_level(opts, (ember_opt_level)a->opt_level);
     ember_session_options_set_log_level(opts, (ember_log_level)a->log_level);
+    ember_session_options_set_profiling(opts, a->is_profiled);
     PyObject *seq = PySequence_Fast(a->providers, "providers must be a sequence");
     bool ok = seq != NULL;
     for (Py_ssize_t i = 0; ok && i < PySequence_Fast_GET_SIZE(seq); i++)
@@ -123,13 +124,14 @@ static bool cache_outputs(py_session *self)
 static int session_init(py_session *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"env", "model", "base_dir", "providers", "strict",
-                               "intra_threads", "opt_level", "log_level", NULL};
+                               "intra_threads", "opt_level", "log_level", "profiling", NULL};
     PyObject *env, *model;
     const char *base_dir = NULL;
-    options_args a = {NULL, 0, 0, EMBER_OPT_ALL, EMBER_LOG_WARNING};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O|zOpiii", keywords, &py_env_type, &env,
+    options_args a = {NULL, 0, 0, EMBER_OPT_ALL, EMBER_LOG_WARNING, 0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O|zOpiiip", keywords, &py_env_type, &env,
                                      &model, &base_dir, &a.providers, &a.is_strict,
-                                     &a.intra_threads, &a.opt_level, &a.log_level))
+                                     &a.intra_threads, &a.opt_level, &a.log_level,
+                                     &a.is_profiled))
         return -1;
     if (self->session) {
         PyErr_SetString(PyExc_RuntimeError, "Session is already initialised");
@@ -316,6 +318,36 @@ static PyObject *session_copy_count(py_session *self, PyObject *unused)
     (void)unused;
     return check_open(self) ? PyLong_FromSize_t(ember_session_get_copy_count(self->session))
                             : NULL;
+}
+
+/* [(node, op_type, provider, n_nodes, calls, total_ns)] per step. */
+static PyObject *session_profile(py_session *self, PyObject *unused)
+{
+    (void)unused;
+    size_t n = 0;
+    if (!check_open(self))
+        return NULL;
+    ember_status status = ember_session_get_profile(self->session, NULL, 0, &n);
+    ember_profile_entry *entries = status == EMBER_OK ? PyMem_Calloc(n ? n : 1, sizeof *entries)
+                                                      : NULL;
+    if (status != EMBER_OK)
+        return py_raise_status(status);
+    if (!entries)
+        return PyErr_NoMemory();
+    status = ember_session_get_profile(self->session, entries, n, &n);
+    PyObject *list = status == EMBER_OK ? PyList_New((Py_ssize_t)n) : py_raise_status(status);
+    for (size_t i = 0; list && i < n; i++) {
+        const ember_profile_entry *e = &entries[i];
+        PyObject *item = Py_BuildValue("(sssnKK)", e->node_name, e->op_type, e->provider,
+                                       (Py_ssize_t)e->n_nodes, (unsigned long long)e->calls,
+                                       (unsigned long long)e->total_ns);
+        if (!item)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    PyMem_Free(entries);
+    return list;
 }
 
 static PyObject *opset_item(const ember_session *session, size_t i, const void *arg)
@@ -518,6 +550,8 @@ static PyMethodDef session_methods[] = {
      "The providers the session uses, in priority order."},
     {"placement", (PyCFunction)session_placement, METH_NOARGS,
      "[(node_name, op_type, domain, provider)] in execution order."},
+    {"profile", (PyCFunction)session_profile, METH_NOARGS,
+     "[(node, op_type, provider, n_nodes, calls, total_ns)] per step (profiling on)."},
     {"copy_count", (PyCFunction)session_copy_count, METH_NOARGS,
      "How many copy steps were inserted between devices."},
     {"opsets", (PyCFunction)session_opsets, METH_NOARGS, "[(domain, version)]."},

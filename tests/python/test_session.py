@@ -323,7 +323,14 @@ def test_session_profiling_writes_a_trace(models, x16, tmp_path):
     assert os.path.basename(path).startswith("prof") and path.endswith(".json")
     with open(path, encoding="utf-8") as f:
         events = json.load(f)
-    assert [e["name"] for e in events] == ["session_initialization"] + ["model_run"] * 3
+    session_events = [e for e in events if e["cat"] == "Session"]
+    assert [e["name"] for e in session_events] == ["session_initialization"] + ["model_run"] * 3
+    # Then one "Node" event per step, with the runs it counted.
+    nodes = [e for e in events if e["cat"] == "Node"]
+    assert nodes, events
+    assert all(e["args"]["calls"] == 3 and e["name"].endswith("_kernel_time") for e in nodes)
+    assert sum(e["args"]["node_count"] for e in nodes) == 1  # the model is one Add
+    assert [e["args"]["op_name"] for e in nodes if e["args"]["node_count"]] == ["Add"]
     assert session.end_profiling() == ""
 
 
