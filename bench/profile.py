@@ -3,14 +3,17 @@
 
     python3 bench/profile.py MODEL.onnx [--providers onednn,cpu] [--threads 1]
         [--runs 20] [--warmup 3] [--ember build/tools/ember]
-        [--ort-opt-level all|extended|basic|disabled] [--ember-profile FILE.json]
+        [--ort-opt-level all|extended|basic|disabled] [--ember-opt-level 0|99]
+        [--ember-profile FILE.json]
 
 Both engines run the model on the same seeded inputs (bench/compare.py's),
 one after the other, --warmup untimed runs and then --runs timed ones.
 
 Ember: `ember bench MODEL --profile FILE.json --runs N --warmup W`, which
-writes a JSON list of {"node", "op", "provider", "calls", "total_ns"}, one
-entry per node, totals over the timed runs (warm-up excluded). When the
+writes a JSON list of {"node", "op", "provider", "nodes", "calls",
+"total_ns"}, one entry per step (a node, or a provider group of "nodes"
+nodes run as one kernel, op "group"), totals over the timed runs (warm-up
+excluded); --ember-opt-level 0 turns groups off to see each op type. When the
 ember in use has no --profile yet (it exits 2 with a usage error), only the
 onnxruntime half is printed, with a note. --ember-profile reads such a file
 instead of running Ember.
@@ -98,6 +101,8 @@ def run_ember(args, inputs, folder):
     command = [args.ember, "bench", args.model, "--providers", args.providers,
                "--threads", str(args.threads), "--runs", str(args.runs),
                "--warmup", str(args.warmup), "--profile", path]
+    if args.ember_opt_level is not None:
+        command += ["--opt-level", str(args.ember_opt_level)]
     for name, file in inputs.items():
         command += ["--input", f"{name}={file}"]
     run = subprocess.run(command, capture_output=True, text=True,
@@ -205,6 +210,9 @@ def main():
     parser.add_argument("--providers", default="onednn,cpu", help="Ember's providers")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of both")
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each engine")
+    parser.add_argument("--ember-opt-level", type=int, choices=[0, 99],
+                        help="Ember's --opt-level: 0 runs each node alone (no provider "
+                             "groups), so its time shows per op type")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first")
     parser.add_argument("--ember", default=DEFAULT_EMBER, help="the ember CLI")
     parser.add_argument("--ort-opt-level", default="all", choices=["all", "extended", "basic",
