@@ -588,12 +588,13 @@ static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *
         in->present[i] = t != NULL;
         if (t == NULL)
             continue;
-        if (t->rank > ONEDNN_MAX_RANK || t->dtype != k->dtype)
+        bool is_mixed = k->dtype == EMBER_DTYPE_UNDEFINED;
+        if (t->rank > ONEDNN_MAX_RANK || (!is_mixed && t->dtype != k->dtype))
             return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
-                                 "node '%s' (%s): input %zu (rank %u, dtype %u) is not a float32 "
-                                 "tensor of rank <= %d",
+                                 "node '%s' (%s): input %zu (rank %u, dtype %u) is not of the "
+                                 "type (%u) and rank (<= %d) the kernel was built for",
                                  k->name, k->op, i, (unsigned)t->rank, (unsigned)t->dtype,
-                                 ONEDNN_MAX_RANK);
+                                 (unsigned)k->dtype, ONEDNN_MAX_RANK);
         in->rank[i] = t->rank;
         memcpy(in->dims[i], t->dims, t->rank * sizeof *t->dims);
         bool is_value = (k->value_mask >> i) & 1u;
@@ -779,7 +780,8 @@ static ember_status alloc_outputs(const onednn_kernel *k, ember_kernel_context *
 {
     *empty = false;
     for (size_t i = 0; i < plan->n_outputs; i++) {
-        ember_status s = k->host->ctx_output(ctx, i, k->dtype, plan->out_dims[i],
+        uint32_t dtype = plan->out_dtype[i] ? plan->out_dtype[i] : k->dtype;
+        ember_status s = k->host->ctx_output(ctx, i, dtype, plan->out_dims[i],
                                              plan->out_rank[i], &outputs[i]);
         if (s != EMBER_OK)
             return s;

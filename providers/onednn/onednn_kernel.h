@@ -91,6 +91,7 @@ typedef struct onednn_plan {
     onednn_arg args[ONEDNN_MAX_ARGS];
     size_t n_args;
     size_t n_outputs;
+    uint32_t out_dtype[ONEDNN_MAX_IO]; /* 0: the kernel's dtype */
     size_t out_rank[ONEDNN_MAX_IO];
     int64_t out_dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
 } onednn_plan;
@@ -142,7 +143,9 @@ struct ember_kernel {
     const char *op; /* static storage */
     int64_t opset;
     /* The node's floating type: float32, or bfloat16 for the families
-     * whose check takes onednn_input_float. */
+     * whose check takes onednn_input_float; EMBER_DTYPE_UNDEFINED for a
+     * family of mixed types (quantized ops), which checks its inputs
+     * itself and sets each plan's out_dtype. */
     uint32_t dtype;
     dnnl_data_type_t dt;
     size_t n_inputs, n_outputs;
@@ -197,6 +200,8 @@ bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_lrn(onednn_kernel *k, const ember_node *node);
 bool onednn_check_lrn(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node);
+ember_status onednn_create_qlinear_matmul(onednn_kernel *k, const ember_node *node);
+bool onednn_check_qlinear_matmul(const ember_host_api *host, const ember_node *node);
 bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_softmax(onednn_kernel *k, const ember_node *node);
 bool onednn_check_softmax(const ember_host_api *host, const ember_node *node);

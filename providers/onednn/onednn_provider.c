@@ -37,6 +37,8 @@ static const onednn_op_entry ops[] = {
     {"Mul", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
     {"Div", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
     {"Erf", 9, ONEDNN_OPSET_MAX, onednn_check_erf, onednn_create_erf},
+    {"QLinearMatMul", 10, ONEDNN_OPSET_MAX, onednn_check_qlinear_matmul,
+     onednn_create_qlinear_matmul},
     {NULL, 0, 0, NULL, NULL},
 };
 

@@ -214,3 +214,50 @@ def test_onednn_runs_bfloat16(run_ember, tmp_path):
     ref /= ref.sum(-1, keepdims=True)
     np.testing.assert_allclose(outs["onednn,cpu"], ref, atol=2e-2)
     np.testing.assert_allclose(outs["onednn,cpu"], outs["cpu"], atol=2e-2)
+
+
+def qlinear_matmul(rng, a_type, per_column):
+    """QLinearMatMul with int8 weights and constant scales/zero points, the way
+    quantized models carry them; A is [2, 8, 64] of a_type."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    k, n = 64, 48
+    elem = TensorProto.UINT8 if a_type == np.uint8 else TensorProto.INT8
+    zp = 128 if a_type == np.uint8 else 3
+    w_scale = (rng.random(n) * 0.01 + 0.001) if per_column else np.array(0.004)
+    inits = [numpy_helper.from_array(v, name) for name, v in [
+        ("a_s", np.array(0.02, np.float32)), ("a_zp", np.array(zp, a_type)),
+        ("w", rng.integers(-127, 128, (k, n)).astype(np.int8)),
+        ("w_s", w_scale.astype(np.float32)), ("w_zp", np.array(0, np.int8)),
+        ("y_s", np.array(0.5, np.float32)), ("y_zp", np.array(zp - 20, a_type))]]
+    node = helper.make_node("QLinearMatMul", ["a", "a_s", "a_zp", "w", "w_s", "w_zp", "y_s",
+                                              "y_zp"], ["y"])
+    graph = helper.make_graph([node], "qmm",
+                              [helper.make_tensor_value_info("a", elem, [2, 8, k])],
+                              [helper.make_tensor_value_info("y", elem, [2, 8, n])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    info = np.iinfo(a_type)
+    return model, rng.integers(info.min, info.max + 1, (2, 8, k)).astype(a_type)
+
+
+@needs_onednn
+@pytest.mark.parametrize("a_type", [np.uint8, np.int8])
+@pytest.mark.parametrize("per_column", [False, True])
+def test_onednn_runs_qlinear_matmul_in_int8(run_ember, tmp_path, a_type, per_column):
+    import onnx
+    import onnxruntime as ort
+
+    model, a = qlinear_matmul(np.random.default_rng(9), a_type, per_column)
+    path = tmp_path / "qmm.onnx"
+    onnx.save_model(model, str(path))
+    np.save(tmp_path / "a.npy", a)
+    res = run_ember("run", path, "--providers", "onednn,cpu", "--strict", "--input",
+                    f"a={tmp_path / 'a.npy'}", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr  # --strict: oneDNN ran the node
+    actual = np.load(tmp_path / "out" / "y.npy")
+    [expected] = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"a": a})
+    assert actual.dtype == expected.dtype
+    # Both round half to even after scaling; float rounding may differ by one unit.
+    assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
