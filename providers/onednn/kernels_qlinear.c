@@ -1,4 +1,6 @@
 /*
+ * The quantized ops in int8: QLinearMatMul and QLinearConv.
+ *
  * QLinearMatMul (opset 10, 21) as a oneDNN int8 matmul: A uint8 or int8,
  * B int8, Y uint8 or int8 (A's type), with the scales and zero points
  * constant scalars (a per-column B scale too), which is how quantized
@@ -77,10 +79,13 @@ static ember_status md_of(const onednn_kernel *k, dnnl_memory_desc_t *md, const 
     dnnl_dims_t d;
     for (size_t i = 0; i < rank; i++)
         d[i] = dims[i];
+    static const dnnl_format_tag_t dense[] = {dnnl_a, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd};
+    if (rank == 0 || rank > 4)
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED, "node '%s' (%s): rank %zu", k->name,
+                             k->op, rank);
     return onednn_check(k,
                         dnnl_memory_desc_init_by_tag(md, (int)rank, d, dt,
-                                                     any ? dnnl_format_tag_any
-                                                     : rank == 3 ? dnnl_abc : dnnl_ab),
+                                                     any ? dnnl_format_tag_any : dense[rank]),
                         "an int8 descriptor");
 }
 
@@ -193,5 +198,186 @@ ember_status onednn_create_qlinear_matmul(onednn_kernel *k, const ember_node *no
     k->dtype = EMBER_DTYPE_UNDEFINED; /* mixed types: checked above */
     k->dt = a.dtype == EMBER_DTYPE_UINT8 ? dnnl_u8 : dnnl_s8;
     k->build = qmm_build;
+    return EMBER_OK;
+}
+
+/* ---- QLinearConv ------------------------------------------------------------- */
+
+/* QLinearConv (opset 10) as a oneDNN int8 convolution: x uint8 or int8,
+ * weights int8 constant with zero points 0 (symmetric, as quantizers write
+ * them), per-channel weight scales, an optional int32 bias (scale
+ * x_scale * w_scale, zero point 0), y of x's type. */
+
+typedef struct qconv_params {
+    onednn_window_attrs win;
+    int64_t group;
+    float scale_x, scale_y;
+    int32_t zp_x, zp_y;
+    size_t n_scale_w;
+    const float *scale_w;
+} qconv_params;
+
+enum { X, X_SCALE, X_ZP, W, W_SCALE, W_ZP, QY_SCALE, QY_ZP, BIAS, N_QCONV_INPUTS };
+
+static bool all_zero(const ember_tensor *t)
+{
+    for (size_t i = 0; i < numel(t); i++)
+        if (((const int8_t *)t->data)[i] != 0)
+            return false;
+    return true;
+}
+
+bool onednn_check_qlinear_conv(const ember_host_api *host, const ember_node *node)
+{
+    ember_type_info x, w, y;
+    size_t n = host->node_input_count(node);
+    if ((n != 8 && n != N_QCONV_INPUTS) || !host->node_input_type(node, X, &x) ||
+        !host->node_input_type(node, W, &w) || !is_int8(x.dtype) ||
+        w.dtype != EMBER_DTYPE_INT8 || x.rank != 4 || w.rank != 4 ||
+        host->node_input_constant(node, W) == NULL)
+        return false;
+    const ember_tensor *x_scale = constant_of(host, node, X_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *w_scale = constant_of(host, node, W_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *y_scale = constant_of(host, node, QY_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *w_zp = constant_of(host, node, W_ZP, EMBER_DTYPE_INT8);
+    bool bias_ok = n < N_QCONV_INPUTS || !host->node_input_present(node, BIAS) ||
+                   constant_of(host, node, BIAS, EMBER_DTYPE_INT32) != NULL;
+    return x_scale && numel(x_scale) == 1 && y_scale && numel(y_scale) == 1 && w_scale &&
+           (numel(w_scale) == 1 || (int64_t)numel(w_scale) == w.dims[0]) && w_zp &&
+           all_zero(w_zp) && constant_of(host, node, X_ZP, x.dtype) != NULL &&
+           constant_of(host, node, QY_ZP, x.dtype) != NULL && bias_ok &&
+           host->node_output_type(node, 0, &y) && y.dtype == x.dtype;
+}
+
+static ember_status qconv_attr(const onednn_kernel *k, dnnl_primitive_attr_t attr)
+{
+    const qconv_params *p = k->params;
+    float scales[4096];
+    size_t count = p->n_scale_w;
+    if (count > sizeof scales / sizeof scales[0])
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                             "node '%s' (QLinearConv): %zu channel scales (at most 4096)",
+                             k->name, count);
+    for (size_t i = 0; i < count; i++)
+        scales[i] = p->scale_x * p->scale_w[i] / p->scale_y;
+    ember_status s = onednn_check(
+        k, dnnl_primitive_attr_set_output_scales(attr, (dnnl_dim_t)count, count > 1 ? 1 << 1 : 0,
+                                                 scales),
+        "the output scales");
+    if (s == EMBER_OK && p->zp_x != 0)
+        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0,
+                                                                &p->zp_x),
+                         "x's zero point");
+    if (s == EMBER_OK && p->zp_y != 0)
+        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0,
+                                                                &p->zp_y),
+                         "y's zero point");
+    return s;
+}
+
+static ember_status qconv_build(const onednn_kernel *k, const onednn_shapes *in,
+                                onednn_plan *plan)
+{
+    const qconv_params *p = k->params;
+    const int64_t *x = in->dims[X], *w = in->dims[W];
+    bool has_bias = in->n > BIAS && in->present[BIAS];
+    onednn_window win;
+    if (x[1] != w[1] * p->group || w[0] % p->group != 0)
+        return k->host->fail(EMBER_E_INVALID_ARGUMENT,
+                             "node '%s' (QLinearConv): x and w channels do not agree", k->name);
+    ONEDNN_TRY(onednn_window_resolve(k, &p->win, x, 4, w + 2, &win));
+    int64_t y[4] = {x[0], w[0], win.out[0], win.out[1]};
+    int64_t wg[5] = {p->group, w[0] / p->group, w[1], w[2], w[3]};
+    bool grouped = p->group > 1;
+    onednn_plan_shape(plan, 0, y, 4);
+    plan->out_dtype[0] = k->dt == dnnl_u8 ? EMBER_DTYPE_UINT8 : EMBER_DTYPE_INT8;
+    dnnl_dims_t d;
+    dnnl_memory_desc_t src_user, src, wei_user, wei, bias, dst_user, dst;
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    ember_status s = md_of(k, &src_user, x, 4, k->dt, false);
+    if (s == EMBER_OK)
+        s = md_of(k, &src, x, 4, k->dt, true);
+    for (int i = 0; i < (grouped ? 5 : 4); i++)
+        d[i] = grouped ? wg[i] : w[i];
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_memory_desc_init_by_tag(&wei_user, grouped ? 5 : 4, d, dnnl_s8,
+                                                         grouped ? dnnl_goihw : dnnl_oihw),
+                         "the weights");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_memory_desc_init_by_tag(&wei, grouped ? 5 : 4, d, dnnl_s8,
+                                                         dnnl_format_tag_any),
+                         "the weights");
+    d[0] = w[0];
+    if (s == EMBER_OK && has_bias)
+        s = onednn_check(k, dnnl_memory_desc_init_by_tag(&bias, 1, d, dnnl_s32, dnnl_a),
+                         "the bias");
+    if (s == EMBER_OK)
+        s = md_of(k, &dst_user, y, 4, k->dt, false);
+    if (s == EMBER_OK)
+        s = md_of(k, &dst, y, 4, k->dt, true);
+    if (s == EMBER_OK)
+        s = onednn_check(k,
+                         dnnl_dilated_convolution_forward_desc_init(
+                             &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei,
+                             has_bias ? &bias : NULL, &dst, win.strides, win.dilates, win.pad_l,
+                             win.pad_r),
+                         "the int8 convolution");
+    if (s == EMBER_OK)
+        s = onednn_attr_create(k, &attr);
+    if (s == EMBER_OK)
+        s = qconv_attr(k, attr);
+    if (s == EMBER_OK)
+        s = onednn_pd_create(k, plan, &desc, attr, &pd);
+    if (s == EMBER_OK)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, X, &src_user,
+                              onednn_pd_md(pd, dnnl_query_src_md, 0));
+    if (s == EMBER_OK)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_WEIGHTS, W, &wei_user,
+                              onednn_pd_md(pd, dnnl_query_weights_md, 0));
+    if (s == EMBER_OK && has_bias)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_BIAS, BIAS, &bias,
+                              onednn_pd_md(pd, dnnl_query_weights_md, 1));
+    if (s == EMBER_OK)
+        s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &dst_user,
+                               onednn_pd_md(pd, dnnl_query_dst_md, 0));
+    dnnl_primitive_attr_destroy(attr);
+    if (s != EMBER_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return s;
+    }
+    return onednn_plan_primitive(k, plan, pd);
+}
+
+ember_status onednn_create_qlinear_conv(onednn_kernel *k, const ember_node *node)
+{
+    const ember_host_api *host = k->host;
+    ember_type_info x;
+    if (!onednn_check_qlinear_conv(host, node) || !host->node_input_type(node, X, &x))
+        return host->fail(EMBER_E_NOT_IMPLEMENTED,
+                          "node '%s' (QLinearConv): the oneDNN provider needs 4-D input, constant "
+                          "int8 weights with zero points 0 and constant scales",
+                          k->name);
+    ONEDNN_TRY(onednn_params(k, sizeof(qconv_params)));
+    qconv_params *p = k->params;
+    const ember_tensor *w_scale = host->node_input_constant(node, W_SCALE);
+    ONEDNN_TRY(onednn_window_decode(k, node, false, &p->win));
+    ONEDNN_TRY(onednn_attr_int(k, node, "group", 1, &p->group));
+    if (p->group < 1)
+        return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (QLinearConv): group must be >= 1",
+                          k->name);
+    p->scale_x = *(const float *)host->node_input_constant(node, X_SCALE)->data;
+    p->scale_y = *(const float *)host->node_input_constant(node, QY_SCALE)->data;
+    p->scale_w = w_scale->data;
+    p->n_scale_w = numel(w_scale);
+    p->zp_x = zero_point(host->node_input_constant(node, X_ZP));
+    p->zp_y = zero_point(host->node_input_constant(node, QY_ZP));
+    if (p->scale_y == 0.0f)
+        return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (QLinearConv): y_scale is 0",
+                          k->name);
+    k->dtype = EMBER_DTYPE_UNDEFINED; /* mixed types: checked above */
+    k->dt = x.dtype == EMBER_DTYPE_UINT8 ? dnnl_u8 : dnnl_s8;
+    k->build = qconv_build;
     return EMBER_OK;
 }

@@ -21,7 +21,7 @@
  * redefine an op and are left to other providers. */
 #define ONEDNN_OPSET_MAX 28
 #define ONEDNN_MAX_RANK DNNL_MAX_NDIMS
-#define ONEDNN_MAX_IO 8
+#define ONEDNN_MAX_IO 10 /* QLinearConv has 9 inputs */
 #define ONEDNN_MAX_ARGS 10
 /* The shape key: per input a presence flag, the rank and the dims (and,
  * for inputs in the kernel's value_mask, the scalar's bits), then the
@@ -202,6 +202,8 @@ bool onednn_check_lrn(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node);
 ember_status onednn_create_qlinear_matmul(onednn_kernel *k, const ember_node *node);
 bool onednn_check_qlinear_matmul(const ember_host_api *host, const ember_node *node);
+ember_status onednn_create_qlinear_conv(onednn_kernel *k, const ember_node *node);
+bool onednn_check_qlinear_conv(const ember_host_api *host, const ember_node *node);
 bool onednn_check_eltwise(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_softmax(onednn_kernel *k, const ember_node *node);
 bool onednn_check_softmax(const ember_host_api *host, const ember_node *node);

@@ -39,6 +39,7 @@ static const onednn_op_entry ops[] = {
     {"Erf", 9, ONEDNN_OPSET_MAX, onednn_check_erf, onednn_create_erf},
     {"QLinearMatMul", 10, ONEDNN_OPSET_MAX, onednn_check_qlinear_matmul,
      onednn_create_qlinear_matmul},
+    {"QLinearConv", 10, ONEDNN_OPSET_MAX, onednn_check_qlinear_conv, onednn_create_qlinear_conv},
     {NULL, 0, 0, NULL, NULL},
 };
 

@@ -261,3 +261,49 @@ def test_onednn_runs_qlinear_matmul_in_int8(run_ember, tmp_path, a_type, per_col
     assert actual.dtype == expected.dtype
     # Both round half to even after scaling; float rounding may differ by one unit.
     assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
+
+
+def qlinear_conv(rng, x_type, group):
+    """QLinearConv 3x3, stride 2, pads 1, per-channel int8 weights, an int32 bias."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    c, o = 16, 32
+    elem = TensorProto.UINT8 if x_type == np.uint8 else TensorProto.INT8
+    zp = 128 if x_type == np.uint8 else 2
+    inits = [numpy_helper.from_array(v, name) for name, v in [
+        ("xs", np.array(0.02, np.float32)), ("xzp", np.array(zp, x_type)),
+        ("w", rng.integers(-127, 128, (o, c // group, 3, 3)).astype(np.int8)),
+        ("ws", (rng.random(o) * 0.01 + 0.001).astype(np.float32)),
+        ("wzp", np.zeros(o, np.int8)), ("ys", np.array(0.3, np.float32)),
+        ("yzp", np.array(zp - 10, x_type)),
+        ("b", rng.integers(-2000, 2000, o).astype(np.int32))]]
+    node = helper.make_node("QLinearConv", ["x", "xs", "xzp", "w", "ws", "wzp", "ys", "yzp", "b"],
+                            ["y"], pads=[1, 1, 1, 1], strides=[2, 2], group=group)
+    graph = helper.make_graph([node], "qconv",
+                              [helper.make_tensor_value_info("x", elem, [1, c, 15, 15])],
+                              [helper.make_tensor_value_info("y", elem, [1, o, 8, 8])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    info = np.iinfo(x_type)
+    return model, rng.integers(info.min, info.max + 1, (1, c, 15, 15)).astype(x_type)
+
+
+@needs_onednn
+@pytest.mark.parametrize("x_type", [np.uint8, np.int8])
+@pytest.mark.parametrize("group", [1, 4])
+def test_onednn_runs_qlinear_conv_in_int8(run_ember, tmp_path, x_type, group):
+    import onnx
+    import onnxruntime as ort
+
+    model, x = qlinear_conv(np.random.default_rng(1), x_type, group)
+    path = tmp_path / "qconv.onnx"
+    onnx.save_model(model, str(path))
+    np.save(tmp_path / "x.npy", x)
+    res = run_ember("run", path, "--providers", "onednn,cpu", "--strict", "--input",
+                    f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    actual = np.load(tmp_path / "out" / "y.npy")
+    [expected] = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})
+    assert actual.dtype == expected.dtype
+    assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
