@@ -43,8 +43,7 @@ ember_status cpu_kernel_params(cpu_kernel *k, size_t bytes)
 {
     k->params = calloc(1, bytes);
     if (k->params == NULL)
-        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
-                             k->op);
+        return cpu_fail_oom(k);
     return EMBER_OK;
 }
 
@@ -150,10 +149,22 @@ ember_status cpu_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t in
     return EMBER_OK;
 }
 
+const ember_tensor *cpu_opt_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index)
+{
+    if (index >= k->host->ctx_input_count(ctx))
+        return NULL;
+    return k->host->ctx_input(ctx, index);
+}
+
 ember_status cpu_output(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
                         uint32_t dtype, const int64_t *dims, size_t rank, ember_tensor **out)
 {
     return k->host->ctx_output(ctx, index, dtype, dims, rank, out);
+}
+
+ember_status cpu_fail_oom(const cpu_kernel *k)
+{
+    return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name, k->op);
 }
 
 ember_status cpu_fail_dtype(const cpu_kernel *k, size_t index, uint32_t dtype)

@@ -83,6 +83,7 @@ typedef struct cpu_op_entry {
 extern const cpu_op_entry cpu_ops_base[];     /* cpu_ops_base.c: the first 26 ops */
 extern const cpu_op_entry cpu_ops_math[];     /* kernels_math.c */
 extern const cpu_op_entry cpu_ops_cast[];     /* kernels_cast.c */
+extern const cpu_op_entry cpu_ops_cast_act[]; /* kernels_cast_act.c */
 extern const cpu_op_entry cpu_ops_reduce[];   /* kernels_reduce.c */
 extern const cpu_op_entry cpu_ops_shape[];    /* kernels_shape.c */
 extern const cpu_op_entry cpu_ops_image[];    /* kernels_image.c */
@@ -92,7 +93,7 @@ extern const cpu_op_entry cpu_ops_rnn[];      /* kernels_rnn.c */
 extern const cpu_op_entry cpu_ops_string[];   /* kernels_string.c */
 extern const cpu_op_entry cpu_ops_ml[];       /* kernels_ml.c: ai.onnx.ml, training */
 
-/* ---- kernel families (one per kernels_*.c file) ------------------------ */
+/* ---- kernels of the first ops (kernels_elementwise.c ... kernels_tensor.c) */
 
 ember_status cpu_create_binary(cpu_kernel *k, const ember_node *node);
 bool cpu_check_binary(const ember_host_api *host, const ember_node *node);
@@ -168,6 +169,9 @@ bool cpu_attr_has(const cpu_kernel *k, const ember_node *node, const char *name)
  * node when a required input is missing. */
 ember_status cpu_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
                        const ember_tensor **out);
+/* Optional input `index`: NULL when the node has fewer inputs or leaves it
+ * out. */
+const ember_tensor *cpu_opt_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index);
 /* Allocates output `index` (a thin wrapper that keeps call sites short). */
 ember_status cpu_output(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
                         uint32_t dtype, const int64_t *dims, size_t rank, ember_tensor **out);
@@ -178,6 +182,8 @@ ember_status cpu_fail_dtype(const cpu_kernel *k, size_t index, uint32_t dtype);
  * [..]: <why>". */
 ember_status cpu_fail_shape(const cpu_kernel *k, size_t index, const ember_tensor *t,
                             const char *why);
+/* Fails with EMBER_E_OUT_OF_MEMORY naming the node. */
+ember_status cpu_fail_oom(const cpu_kernel *k);
 /* Writes "[1,3,224,224]" into buf. */
 void cpu_format_dims(char *buf, size_t size, const int64_t *dims, size_t rank);
 
@@ -281,6 +287,27 @@ void cpu_float_to_half(uint32_t dtype, const float *src, uint16_t *dst, size_t n
 static inline bool cpu_is_half(uint32_t dtype)
 {
     return dtype == EMBER_DTYPE_FLOAT16 || dtype == EMBER_DTYPE_BFLOAT16;
+}
+/* Element i of a numeric or bool tensor's data as a double (bool: 0 or 1;
+ * 0 for the other dtypes). */
+static inline double cpu_get_f64(const void *data, uint32_t dtype, size_t i)
+{
+    switch (dtype) {
+    case EMBER_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case EMBER_DTYPE_FLOAT64: return ((const double *)data)[i];
+    case EMBER_DTYPE_FLOAT16: return cpu_f16_to_f32(((const uint16_t *)data)[i]);
+    case EMBER_DTYPE_BFLOAT16: return cpu_bf16_to_f32(((const uint16_t *)data)[i]);
+    case EMBER_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case EMBER_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case EMBER_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case EMBER_DTYPE_INT64: return (double)((const int64_t *)data)[i];
+    case EMBER_DTYPE_UINT8: return ((const uint8_t *)data)[i];
+    case EMBER_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case EMBER_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    case EMBER_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
+    case EMBER_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
+    default: return 0.0;
+    }
 }
 /* Scratch copy of a half tensor as float32: *out gets numel floats. */
 ember_status cpu_half_input(ember_kernel_context *ctx, const cpu_kernel *k, const ember_tensor *t,

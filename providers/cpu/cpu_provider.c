@@ -19,9 +19,9 @@ struct ember_provider {
 /* Every family's table, searched in this order; the first matching row
  * wins. Each kernels_*.c file owns its table (cpu_kernel.h). */
 static const cpu_op_entry *const families[] = {
-    cpu_ops_base, cpu_ops_math, cpu_ops_cast, cpu_ops_reduce, cpu_ops_shape,
-    cpu_ops_image, cpu_ops_quant, cpu_ops_sequence, cpu_ops_rnn, cpu_ops_string,
-    cpu_ops_ml,
+    cpu_ops_base, cpu_ops_math, cpu_ops_cast, cpu_ops_cast_act, cpu_ops_reduce,
+    cpu_ops_shape, cpu_ops_image, cpu_ops_quant, cpu_ops_sequence, cpu_ops_rnn,
+    cpu_ops_string, cpu_ops_ml,
 };
 
 /* Whether a domain names the default one: NULL, "" and "ai.onnx". */

@@ -1,8 +1,9 @@
 /*
- * Cast, CastLike and BitCast, plus (from kernels_cast_act.inc) the
- * activations beyond Relu/Sigmoid/Tanh: LeakyRelu, Elu, Selu, Celu, Gelu,
- * HardSigmoid, HardSwish, Softplus, Softsign, Shrink, ThresholdedRelu,
- * Mish, Swish, LogSoftmax and Hardmax.
+ * Cast, CastLike and BitCast. The activations beyond Relu/Sigmoid/Tanh
+ * (LeakyRelu, Elu, Selu, Celu, Gelu, HardSigmoid, HardSwish, Softplus,
+ * Softsign, Shrink, ThresholdedRelu, Mish, Swish, LogSoftmax and Hardmax)
+ * live in kernels_cast_act.c, which borrows the element access declared in
+ * kernels_cast.h.
  *
  * Cast goes element by element through a neutral value: a double for the
  * float types, an int64/uint64 for the integer types (so int64 -> int64
@@ -15,7 +16,7 @@
  * does. Strings format numbers as numpy prints them (shortest round-trip
  * digits) and parse numbers with strtod.
  */
-#include "cpu_kernel.h"
+#include "kernels_cast.h"
 
 #include <errno.h>
 #include <float.h>
@@ -23,45 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Elements per parallel work item (a multiple of 4, so that two items
- * never share a byte of a packed 2- or 4-bit tensor). */
-#define CAST_CHUNK 16384
-
 /* ---- the neutral value ------------------------------------------------- */
-
-enum { NUM_INT, NUM_UINT, NUM_FLOAT };
-
-typedef struct num {
-    int kind;
-    int64_t i;
-    uint64_t u;
-    double f;
-} num;
-
-static inline num num_int(int64_t v)
-{
-    return (num){NUM_INT, v, (uint64_t)v, 0.0};
-}
-
-static inline num num_uint(uint64_t v)
-{
-    return (num){NUM_UINT, (int64_t)v, v, 0.0};
-}
-
-static inline num num_float(double v)
-{
-    return (num){NUM_FLOAT, 0, 0, v};
-}
-
-static inline double num_as_double(num v)
-{
-    return v.kind == NUM_FLOAT ? v.f : v.kind == NUM_INT ? (double)v.i : (double)v.u;
-}
-
-static inline float num_as_float(num v)
-{
-    return v.kind == NUM_FLOAT ? (float)v.f : v.kind == NUM_INT ? (float)v.i : (float)v.u;
-}
 
 /* Two's complement bits of the value, for the integer targets (which keep
  * the low bits: floats truncate toward zero; NaN and values out of the
@@ -187,8 +150,6 @@ static double mf_decode(const minifloat *m, uint32_t bits)
 
 /* ---- float8e8m0 -------------------------------------------------------- */
 
-enum { ROUND_UP, ROUND_DOWN, ROUND_NEAREST };
-
 /* The exponent of a float32 as an E8M0 scale, per onnx's to_float8e8m0. */
 static uint8_t e8m0_encode(float f, bool saturate, int round_mode)
 {
@@ -217,14 +178,6 @@ static double e8m0_decode(uint8_t b)
 
 /* ---- loading and storing one element ----------------------------------- */
 
-/* Settings of one cast. */
-typedef struct cast_spec {
-    uint32_t from, to;
-    bool saturate;
-    int round_mode;
-    bool exact_float; /* the source's values are float32-exact */
-} cast_spec;
-
 static inline uint32_t packed_get(const uint8_t *p, size_t i, unsigned bits)
 {
     unsigned per = 8u / bits;
@@ -243,7 +196,7 @@ static inline int64_t sign_extend(uint32_t v, unsigned bits)
     return (int64_t)(v ^ (1u << (bits - 1))) - (int64_t)(1u << (bits - 1));
 }
 
-static num load_num(const void *data, uint32_t dt, size_t i)
+num cpu_load_num(const void *data, uint32_t dt, size_t i)
 {
     switch (dt) {
     case EMBER_DTYPE_FLOAT32: return num_float(((const float *)data)[i]);
@@ -288,7 +241,7 @@ static uint16_t store_half(const cast_spec *c, num v, bool bf16)
     return (uint16_t)mf_encode(bf16 ? &MF_BF16 : &MF_F16, num_as_double(v), false);
 }
 
-static void store_num(const cast_spec *c, void *data, size_t i, num v)
+void cpu_store_num(const cast_spec *c, void *data, size_t i, num v)
 {
     switch (c->to) {
     case EMBER_DTYPE_FLOAT32: ((float *)data)[i] = num_as_float(v); break;
@@ -555,7 +508,7 @@ static void cast_range(void *arg, size_t begin, size_t end)
         return;
     }
     for (size_t i = lo; i < hi; i++)
-        store_num(&w->spec, w->out, i, load_num(w->in, w->spec.from, i));
+        cpu_store_num(&w->spec, w->out, i, cpu_load_num(w->in, w->spec.from, i));
 }
 
 static ember_status cast_strings(const cpu_kernel *k, const cast_spec *c, const ember_tensor *x,
@@ -568,9 +521,9 @@ static ember_status cast_strings(const cpu_kernel *k, const cast_spec *c, const 
             const ember_string *e = (const ember_string *)x->data + i;
             s = k->host->tensor_set_string(y, i, e->data, e->size);
         } else if (c->from == EMBER_DTYPE_STRING) {
-            store_num(c, y->data, i, parse_num(((const ember_string *)x->data)[i]));
+            cpu_store_num(c, y->data, i, parse_num(((const ember_string *)x->data)[i]));
         } else {
-            format_num(load_num(x->data, c->from, i), c->from, buf, sizeof buf);
+            format_num(cpu_load_num(x->data, c->from, i), c->from, buf, sizeof buf);
             s = k->host->tensor_set_string(y, i, buf, strlen(buf));
         }
         if (s != EMBER_OK)
@@ -748,12 +701,9 @@ static ember_status create_bitcast(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-#include "kernels_cast_act.inc"
-
 const cpu_op_entry cpu_ops_cast[] = {
     {"Cast", 1, CPU_OPSET_MAX, check_cast, create_cast},
     {"CastLike", 15, CPU_OPSET_MAX, check_cast, create_cast},
     {"BitCast", 26, CPU_OPSET_MAX, NULL, create_bitcast},
-    CAST_ACT_ENTRIES
     {NULL, 0, 0, NULL, NULL},
 };

@@ -315,7 +315,7 @@ static ember_status conv_inputs(const cpu_kernel *k, ember_kernel_context *ctx,
         s = cpu_input(k, ctx, 1, w);
     if (s != EMBER_OK)
         return s;
-    *b = k->host->ctx_input_count(ctx) > 2 ? k->host->ctx_input(ctx, 2) : NULL;
+    *b = cpu_opt_input(k, ctx, 2);
     if (!(CPU_DT((*x)->dtype) & CPU_DT_FLOATS))
         return cpu_fail_dtype(k, 0, (*x)->dtype);
     return EMBER_OK;

@@ -4,13 +4,14 @@
  * GlobalLpPool, ConvTranspose and DeformConv.
  *
  * Most kernels here compute in float64: the inputs are converted to a
- * float64 scratch copy (img_load) and the result converted back to the
+ * float64 scratch copy (cpu_img_load) and the result converted back to the
  * input's dtype (img_store), which covers every float and integer dtype
- * with one code path. The op groups live in kernels_image_*.inc, included
- * below, so the file reads: shared helpers, then each group, then the
- * registration table.
+ * with one code path. This file holds the helpers the family
+ * shares (declared in kernels_image.h) and the registration table; the op
+ * groups live in kernels_image_resize.c, kernels_image_sample.c,
+ * kernels_image_pool.c, kernels_image_conv.c and kernels_image_nms.c.
  */
-#include "cpu_kernel.h"
+#include "kernels_image.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -20,17 +21,8 @@
 
 /* ---- shared helpers ------------------------------------------------------ */
 
-/* Optional input `index` of the running kernel; NULL when absent. */
-static const ember_tensor *img_opt_input(const cpu_kernel *k, ember_kernel_context *ctx,
-                                         size_t index)
-{
-    if (index >= k->host->ctx_input_count(ctx))
-        return NULL;
-    return k->host->ctx_input(ctx, index);
-}
-
-static ember_status img_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t count,
-                                size_t esize, void **out)
+ember_status cpu_img_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t count,
+                             size_t esize, void **out)
 {
     if (count != 0 && esize > SIZE_MAX / count)
         return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): scratch size overflows",
@@ -44,13 +36,12 @@ static ember_status img_scratch(const cpu_kernel *k, ember_kernel_context *ctx, 
             dst[i] = (double)((const T *)t->data)[i];                                    \
         break;
 
-/* A float64 copy of tensor t (input `index`, for messages). */
-static ember_status img_load(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                             const ember_tensor *t, double **out)
+ember_status cpu_img_load(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                          const ember_tensor *t, double **out)
 {
     size_t n = cpu_tensor_numel(t);
     double *dst;
-    ember_status s = img_scratch(k, ctx, n, sizeof(double), (void **)&dst);
+    ember_status s = cpu_img_scratch(k, ctx, n, sizeof(double), (void **)&dst);
     if (s != EMBER_OK)
         return s;
     switch (t->dtype) {
@@ -131,9 +122,8 @@ static void img_store(uint32_t dtype, const double *src, void *dst, size_t n)
     }
 }
 
-/* Allocates output `index` of x's dtype (or `dtype`) and stores y into it. */
-static ember_status img_emit(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                             uint32_t dtype, const int64_t *dims, size_t rank, const double *y)
+ember_status cpu_img_emit(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                          uint32_t dtype, const int64_t *dims, size_t rank, const double *y)
 {
     ember_tensor *out;
     ember_status s = cpu_output(k, ctx, index, dtype, dims, rank, &out);
@@ -142,9 +132,7 @@ static ember_status img_emit(const cpu_kernel *k, ember_kernel_context *ctx, siz
     return s;
 }
 
-/* Whether the element count of dims[0..rank) fits in 2^62 (so products
- * with small element sizes cannot overflow). */
-static bool img_count_ok(const int64_t *dims, size_t rank)
+bool cpu_img_count_ok(const int64_t *dims, size_t rank)
 {
     uint64_t n = 1;
     for (size_t d = 0; d < rank; d++) {
@@ -161,12 +149,11 @@ static bool img_count_ok(const int64_t *dims, size_t rank)
     return true;
 }
 
-/* The first element of a scalar-like tensor as float64 (0 when empty). */
-static ember_status img_scalar(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                               const ember_tensor *t, double *out)
+ember_status cpu_img_scalar(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                            const ember_tensor *t, double *out)
 {
     double *v;
-    ember_status s = img_load(k, ctx, index, t, &v);
+    ember_status s = cpu_img_load(k, ctx, index, t, &v);
     if (s == EMBER_OK)
         *out = cpu_tensor_numel(t) ? v[0] : 0.0;
     return s;
@@ -182,16 +169,15 @@ static int img_pick(const char *value, const char *const *names, int n)
     return -1;
 }
 
-static ember_status img_bad_attr(const cpu_kernel *k, const char *name, const char *value)
+ember_status cpu_img_bad_attr(const cpu_kernel *k, const char *name, const char *value)
 {
     return k->host->fail(EMBER_E_INVALID_MODEL,
                          "node '%s' (%s): attribute '%s' has the unsupported value '%s'",
                          k->name, k->op, name, value);
 }
 
-/* Decodes string attribute `name` into one of names[] (*out: its index). */
-static ember_status img_attr_enum(const cpu_kernel *k, const ember_node *node, const char *name,
-                                  const char *dflt, const char *const *names, int n, int *out)
+ember_status cpu_img_attr_enum(const cpu_kernel *k, const ember_node *node, const char *name,
+                               const char *dflt, const char *const *names, int n, int *out)
 {
     char value[64];
     ember_status s = cpu_attr_string(k, node, name, dflt, value, sizeof value);
@@ -199,7 +185,7 @@ static ember_status img_attr_enum(const cpu_kernel *k, const ember_node *node, c
         return s;
     int i = img_pick(value, names, n);
     if (i < 0)
-        return img_bad_attr(k, name, value);
+        return cpu_img_bad_attr(k, name, value);
     *out = i;
     return EMBER_OK;
 }
@@ -219,19 +205,17 @@ static bool img_check_fixed(const ember_host_api *host, const ember_node *node)
     return cpu_input_dtype_in(host, node, 0, CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL));
 }
 
-/* The input is a float or integer type. */
-static ember_status img_need_numeric(const cpu_kernel *k, size_t index, const ember_tensor *t)
+ember_status cpu_img_need_numeric(const cpu_kernel *k, size_t index, const ember_tensor *t)
 {
     if (!(CPU_DT(t->dtype) & CPU_DT_NUMERIC))
         return cpu_fail_dtype(k, index, t->dtype);
     return EMBER_OK;
 }
 
-/* The input is numeric or bool. */
-static ember_status img_need_fixed(const cpu_kernel *k, size_t index, const ember_tensor *t)
+ember_status cpu_img_need_fixed(const cpu_kernel *k, size_t index, const ember_tensor *t)
 {
     if (t->dtype != EMBER_DTYPE_BOOL)
-        return img_need_numeric(k, index, t);
+        return cpu_img_need_numeric(k, index, t);
     return EMBER_OK;
 }
 
@@ -243,24 +227,18 @@ static bool img_check_any(const ember_host_api *host, const ember_node *node)
                                   CPU_DT(EMBER_DTYPE_STRING));
 }
 
-#include "kernels_image_resize.inc"
-#include "kernels_image_sample.inc"
-#include "kernels_image_pool.inc"
-#include "kernels_image_conv.inc"
-#include "kernels_image_nms.inc"
-
 const cpu_op_entry cpu_ops_image[] = {
-    {"Resize", 10, CPU_OPSET_MAX, img_check_any, img_create_resize},
-    {"Upsample", 7, 10, img_check_any, img_create_upsample},
-    {"GridSample", 16, CPU_OPSET_MAX, img_check_numeric, img_create_gridsample},
-    {"AffineGrid", 20, CPU_OPSET_MAX, img_check_float, img_create_affine_grid},
-    {"RoiAlign", 10, CPU_OPSET_MAX, img_check_float, img_create_roialign},
-    {"NonMaxSuppression", 10, CPU_OPSET_MAX, img_check_float, img_create_nms},
-    {"MaxUnpool", 9, CPU_OPSET_MAX, img_check_fixed, img_create_maxunpool},
-    {"LpPool", 1, CPU_OPSET_MAX, img_check_float, img_create_lppool},
-    {"GlobalMaxPool", 1, CPU_OPSET_MAX, img_check_numeric, img_create_global_maxpool},
-    {"GlobalLpPool", 1, CPU_OPSET_MAX, img_check_float, img_create_global_lppool},
-    {"ConvTranspose", 1, CPU_OPSET_MAX, img_check_float, img_create_convtranspose},
-    {"DeformConv", 19, CPU_OPSET_MAX, img_check_float, img_create_deformconv},
+    {"Resize", 10, CPU_OPSET_MAX, img_check_any, cpu_img_create_resize},
+    {"Upsample", 7, 10, img_check_any, cpu_img_create_upsample},
+    {"GridSample", 16, CPU_OPSET_MAX, img_check_numeric, cpu_img_create_gridsample},
+    {"AffineGrid", 20, CPU_OPSET_MAX, img_check_float, cpu_img_create_affine_grid},
+    {"RoiAlign", 10, CPU_OPSET_MAX, img_check_float, cpu_img_create_roialign},
+    {"NonMaxSuppression", 10, CPU_OPSET_MAX, img_check_float, cpu_img_create_nms},
+    {"MaxUnpool", 9, CPU_OPSET_MAX, img_check_fixed, cpu_img_create_maxunpool},
+    {"LpPool", 1, CPU_OPSET_MAX, img_check_float, cpu_img_create_lppool},
+    {"GlobalMaxPool", 1, CPU_OPSET_MAX, img_check_numeric, cpu_img_create_global_maxpool},
+    {"GlobalLpPool", 1, CPU_OPSET_MAX, img_check_float, cpu_img_create_global_lppool},
+    {"ConvTranspose", 1, CPU_OPSET_MAX, img_check_float, cpu_img_create_convtranspose},
+    {"DeformConv", 19, CPU_OPSET_MAX, img_check_float, cpu_img_create_deformconv},
     {NULL, 0, 0, NULL, NULL},
 };

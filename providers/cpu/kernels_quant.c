@@ -6,10 +6,11 @@
  * conversion helpers), then QuantizeLinear, DequantizeLinear and
  * DynamicQuantizeLinear. The integer matrix ops (MatMulInteger,
  * QLinearMatMul, ConvInteger, QLinearConv), the random ops and the signal
- * ops follow in the included kernels_quant_*.inc parts, and the
- * registration table closes the file.
+ * ops live in kernels_quant_matmul.c, kernels_quant_random.c and
+ * kernels_quant_signal.c (shared helpers in kernels_quant.h), and the
+ * registration table of the family closes this file.
  */
-#include "cpu_kernel.h"
+#include "kernels_quant.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -144,16 +145,14 @@ static void q_packed_set(uint8_t *p, uint32_t dtype, size_t i, unsigned bits)
     p[i / per] = (uint8_t)((p[i / per] & ~mask) | ((bits << shift) & mask));
 }
 
-/* Whether q_load reads the dtype. */
-static bool q_loadable(uint32_t dtype)
+bool cpu_q_loadable(uint32_t dtype)
 {
     return dtype != EMBER_DTYPE_STRING && dtype != EMBER_DTYPE_UNDEFINED &&
            dtype != EMBER_DTYPE_COMPLEX64 && dtype != EMBER_DTYPE_COMPLEX128 &&
            dtype != EMBER_DTYPE_FLOAT8E8M0 && dtype <= EMBER_DTYPE_INT2;
 }
 
-/* Element i of a tensor's data as double. */
-static double q_load(const void *data, uint32_t dtype, size_t i)
+double cpu_q_load(const void *data, uint32_t dtype, size_t i)
 {
     switch (dtype) {
     case EMBER_DTYPE_FLOAT32: return ((const float *)data)[i];
@@ -187,9 +186,7 @@ static double q_load(const void *data, uint32_t dtype, size_t i)
     }
 }
 
-/* Stores v into element i of a float tensor (float32/64, float16,
- * bfloat16), rounding to the type. */
-static void q_store_float(void *data, uint32_t dtype, size_t i, double v)
+void cpu_q_store_float(void *data, uint32_t dtype, size_t i, double v)
 {
     switch (dtype) {
     case EMBER_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
@@ -216,17 +213,14 @@ static bool q_int_range(uint32_t dtype, double *lo, double *hi)
     }
 }
 
-static bool q_is_quant_type(uint32_t dtype)
+bool cpu_q_is_quant_type(uint32_t dtype)
 {
     double lo, hi;
     return (q_int_range(dtype, &lo, &hi) && dtype != EMBER_DTYPE_INT32) ||
            q_minifloat_of(dtype) != NULL;
 }
 
-/* Stores the real value v (not yet rounded) into element i of a quantized
- * tensor: integers round half to even and clip; the float formats round to
- * nearest even and saturate (or not). */
-static void q_store_quant(void *data, uint32_t dtype, size_t i, double v, bool saturate)
+void cpu_q_store_quant(void *data, uint32_t dtype, size_t i, double v, bool saturate)
 {
     double lo, hi;
     if (q_int_range(dtype, &lo, &hi)) {
@@ -249,8 +243,7 @@ static void q_store_quant(void *data, uint32_t dtype, size_t i, double v, bool s
         ((uint8_t *)data)[i] = (uint8_t)bits;
 }
 
-/* Rounds a float32-computed value to the precision of `dtype`. */
-static double q_round_to(uint32_t dtype, double v)
+double cpu_q_round_to(uint32_t dtype, double v)
 {
     switch (dtype) {
     case EMBER_DTYPE_FLOAT64: return v;
@@ -322,12 +315,12 @@ static ember_status ql_layout_make(const cpu_kernel *k, const ember_tensor *x,
 static ember_status ql_zero_point(const cpu_kernel *k, ember_kernel_context *ctx,
                                   const ember_tensor *scale, const ember_tensor **zp)
 {
-    *zp = k->host->ctx_input_count(ctx) > 2 ? k->host->ctx_input(ctx, 2) : NULL;
+    *zp = cpu_opt_input(k, ctx, 2);
     if (*zp == NULL)
         return EMBER_OK;
     if (cpu_tensor_numel(*zp) != cpu_tensor_numel(scale))
         return cpu_fail_shape(k, 2, *zp, "its size differs from the scale's");
-    if (!q_loadable((*zp)->dtype))
+    if (!cpu_q_loadable((*zp)->dtype))
         return cpu_fail_dtype(k, 2, (*zp)->dtype);
     return EMBER_OK;
 }
@@ -345,15 +338,17 @@ static void ql_quantize_range(void *arg, size_t begin, size_t end)
     const ql_job *j = arg;
     for (size_t i = begin; i < end; i++) {
         size_t pi = ql_index(&j->lay, i);
-        double x = q_load(j->x->data, j->x->dtype, i);
-        double s = q_load(j->scale->data, j->scale->dtype, pi);
-        double q = j->precision == EMBER_DTYPE_FLOAT64 ? x / s : q_round_to(j->precision, (float)x / (float)s);
+        double x = cpu_q_load(j->x->data, j->x->dtype, i);
+        double s = cpu_q_load(j->scale->data, j->scale->dtype, pi);
+        double q = j->precision == EMBER_DTYPE_FLOAT64
+                       ? x / s
+                       : cpu_q_round_to(j->precision, (float)x / (float)s);
         if (j->zp != NULL) {
-            double z = q_load(j->zp->data, j->zp->dtype, pi);
+            double z = cpu_q_load(j->zp->data, j->zp->dtype, pi);
             double lo, hi;
             q = q_int_range(j->y_dtype, &lo, &hi) ? nearbyint(q) + z : q + z;
         }
-        q_store_quant(j->y, j->y_dtype, i, q, j->saturate);
+        cpu_q_store_quant(j->y, j->y_dtype, i, q, j->saturate);
     }
 }
 
@@ -362,12 +357,12 @@ static void ql_dequantize_range(void *arg, size_t begin, size_t end)
     const ql_job *j = arg;
     for (size_t i = begin; i < end; i++) {
         size_t pi = ql_index(&j->lay, i);
-        double x = q_load(j->x->data, j->x->dtype, i);
+        double x = cpu_q_load(j->x->data, j->x->dtype, i);
         if (j->zp_used)
-            x -= q_load(j->zp->data, j->zp->dtype, pi);
-        double s = q_load(j->scale->data, j->scale->dtype, pi);
+            x -= cpu_q_load(j->zp->data, j->zp->dtype, pi);
+        double s = cpu_q_load(j->scale->data, j->scale->dtype, pi);
         double y = j->precision == EMBER_DTYPE_FLOAT64 ? x * s : (double)((float)x * (float)s);
-        q_store_float(j->y, j->y_dtype, i, y);
+        cpu_q_store_float(j->y, j->y_dtype, i, y);
     }
 }
 
@@ -388,7 +383,7 @@ static ember_status ql_inputs(const cpu_kernel *k, ember_kernel_context *ctx, ql
         s = cpu_input(k, ctx, 1, &j->scale);
     if (s != EMBER_OK)
         return s;
-    if (!q_loadable(j->x->dtype))
+    if (!cpu_q_loadable(j->x->dtype))
         return cpu_fail_dtype(k, 0, j->x->dtype);
     if (!(CPU_DT(j->scale->dtype) & CPU_DT_FLOATS) &&
         !(k->op[0] == 'D' && j->scale->dtype == EMBER_DTYPE_INT32))
@@ -427,7 +422,7 @@ static ember_status quantize_run(const cpu_kernel *k, ember_kernel_context *ctx)
                                  cpu_dtype_name((uint32_t)p->output_dtype));
         j.y_dtype = j.zp->dtype;
     }
-    if (!q_is_quant_type(j.y_dtype))
+    if (!cpu_q_is_quant_type(j.y_dtype))
         return cpu_fail_dtype(k, 2, j.y_dtype);
     j.precision = ql_precision(p, j.x->dtype, j.scale->dtype);
     j.saturate = p->saturate;
@@ -449,7 +444,7 @@ static ember_status dequantize_run(const cpu_kernel *k, ember_kernel_context *ct
     ember_status s = ql_inputs(k, ctx, &j);
     if (s != EMBER_OK)
         return s;
-    if (!q_is_quant_type(j.x->dtype) && j.x->dtype != EMBER_DTYPE_INT32)
+    if (!cpu_q_is_quant_type(j.x->dtype) && j.x->dtype != EMBER_DTYPE_INT32)
         return cpu_fail_dtype(k, 0, j.x->dtype);
     /* The float formats have no zero point to subtract (it must be 0). */
     j.zp_used = j.zp != NULL && q_minifloat_of(j.x->dtype) == NULL;
@@ -493,7 +488,7 @@ static ember_status ql_create(cpu_kernel *k, const ember_node *node, bool quanti
     if (p->block_size < 0)
         return k->host->fail(EMBER_E_INVALID_MODEL, "node '%s' (%s): attribute block_size is "
                              "negative", k->name, k->op);
-    bool out_ok = quantize ? q_is_quant_type((uint32_t)p->output_dtype)
+    bool out_ok = quantize ? cpu_q_is_quant_type((uint32_t)p->output_dtype)
                            : (CPU_DT((uint32_t)p->output_dtype) & CPU_DT_FLOATS) != 0;
     if (p->output_dtype != 0 && (p->output_dtype < 0 || p->output_dtype > 31 || !out_ok))
         return k->host->fail(EMBER_E_INVALID_MODEL, "node '%s' (%s): attribute output_dtype "
@@ -533,7 +528,7 @@ static ember_status dql_run(const cpu_kernel *k, ember_kernel_context *ctx)
     size_t n = cpu_tensor_numel(x);
     float lo = 0.0f, hi = 0.0f;
     for (size_t i = 0; i < n; i++) {
-        float v = (float)q_load(x->data, x->dtype, i);
+        float v = (float)cpu_q_load(x->data, x->dtype, i);
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
@@ -549,10 +544,10 @@ static ember_status dql_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK)
         return s;
     for (size_t i = 0; i < n; i++) {
-        float v = nearbyintf((float)q_load(x->data, x->dtype, i) / scale) + zp;
+        float v = nearbyintf((float)cpu_q_load(x->data, x->dtype, i) / scale) + zp;
         ((uint8_t *)y->data)[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
     }
-    q_store_float(ys->data, x->dtype, 0, scale);
+    cpu_q_store_float(ys->data, x->dtype, 0, scale);
     *(uint8_t *)yz->data = (uint8_t)zp;
     return EMBER_OK;
 }
@@ -590,29 +585,25 @@ static bool q_check_float_input(const ember_host_api *host, const ember_node *no
     return cpu_input_dtype_in(host, node, 0, CPU_DT_FLOATS);
 }
 
-#include "kernels_quant_matmul.inc"
-#include "kernels_quant_random.inc"
-#include "kernels_quant_signal.inc"
-
 const cpu_op_entry cpu_ops_quant[] = {
     {"QuantizeLinear", 10, CPU_OPSET_MAX, q_check_real_input, quantize_create},
     {"DequantizeLinear", 10, CPU_OPSET_MAX, NULL, dequantize_create},
     {"DynamicQuantizeLinear", 11, CPU_OPSET_MAX, cpu_check_float, dql_create},
-    {"MatMulInteger", 10, CPU_OPSET_MAX, q_check_qint_input, mmi_create},
-    {"QLinearMatMul", 10, CPU_OPSET_MAX, q_check_qint_input, qlmm_create},
-    {"ConvInteger", 10, CPU_OPSET_MAX, q_check_qint_input, convi_create},
-    {"QLinearConv", 10, CPU_OPSET_MAX, q_check_qint_input, qlconv_create},
-    {"RandomUniform", 1, CPU_OPSET_MAX, NULL, rnd_uniform_create},
-    {"RandomNormal", 1, CPU_OPSET_MAX, NULL, rnd_normal_create},
-    {"RandomUniformLike", 1, CPU_OPSET_MAX, NULL, rnd_uniform_like_create},
-    {"RandomNormalLike", 1, CPU_OPSET_MAX, NULL, rnd_normal_like_create},
-    {"Bernoulli", 15, CPU_OPSET_MAX, q_check_float_input, rnd_bernoulli_create},
-    {"Multinomial", 7, CPU_OPSET_MAX, q_check_float_input, rnd_multinomial_create},
-    {"DFT", 17, CPU_OPSET_MAX, q_check_float_input, dft_create},
-    {"STFT", 17, CPU_OPSET_MAX, q_check_float_input, stft_create},
-    {"HannWindow", 17, CPU_OPSET_MAX, NULL, win_hann_create},
-    {"HammingWindow", 17, CPU_OPSET_MAX, NULL, win_hamming_create},
-    {"BlackmanWindow", 17, CPU_OPSET_MAX, NULL, win_blackman_create},
-    {"MelWeightMatrix", 17, CPU_OPSET_MAX, NULL, mel_create},
+    {"MatMulInteger", 10, CPU_OPSET_MAX, q_check_qint_input, cpu_mmi_create},
+    {"QLinearMatMul", 10, CPU_OPSET_MAX, q_check_qint_input, cpu_qlmm_create},
+    {"ConvInteger", 10, CPU_OPSET_MAX, q_check_qint_input, cpu_convi_create},
+    {"QLinearConv", 10, CPU_OPSET_MAX, q_check_qint_input, cpu_qlconv_create},
+    {"RandomUniform", 1, CPU_OPSET_MAX, NULL, cpu_rnd_uniform_create},
+    {"RandomNormal", 1, CPU_OPSET_MAX, NULL, cpu_rnd_normal_create},
+    {"RandomUniformLike", 1, CPU_OPSET_MAX, NULL, cpu_rnd_uniform_like_create},
+    {"RandomNormalLike", 1, CPU_OPSET_MAX, NULL, cpu_rnd_normal_like_create},
+    {"Bernoulli", 15, CPU_OPSET_MAX, q_check_float_input, cpu_rnd_bernoulli_create},
+    {"Multinomial", 7, CPU_OPSET_MAX, q_check_float_input, cpu_rnd_multinomial_create},
+    {"DFT", 17, CPU_OPSET_MAX, q_check_float_input, cpu_dft_create},
+    {"STFT", 17, CPU_OPSET_MAX, q_check_float_input, cpu_stft_create},
+    {"HannWindow", 17, CPU_OPSET_MAX, NULL, cpu_win_hann_create},
+    {"HammingWindow", 17, CPU_OPSET_MAX, NULL, cpu_win_hamming_create},
+    {"BlackmanWindow", 17, CPU_OPSET_MAX, NULL, cpu_win_blackman_create},
+    {"MelWeightMatrix", 17, CPU_OPSET_MAX, NULL, cpu_mel_create},
     {NULL, 0, 0, NULL, NULL},
 };

@@ -4,10 +4,12 @@
  * Every kernel of this family reads its inputs as double (any numeric
  * dtype, bool included), computes in double and converts on store: one
  * code path per op for all the dtypes the spec allows. Integers are exact
- * up to 2^53. The parts live in kernels_reduce_*.inc, included below:
- * normalizations, losses and Dropout (norm), Einsum and Det (linalg).
+ * up to 2^53. This file holds the shared helpers (kernels_reduce.h),
+ * the reductions, arg-reductions and scans, and the family's registration
+ * table; the normalizations, losses and Dropout live in
+ * kernels_reduce_norm.c, Einsum and Det in kernels_reduce_linalg.c.
  */
-#include "cpu_kernel.h"
+#include "kernels_reduce.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,89 +22,20 @@ static bool rd_supported(uint32_t dtype)
     return (CPU_DT(dtype) & (CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL))) != 0;
 }
 
-static double rd_get(const void *data, uint32_t dtype, size_t i)
-{
-    switch (dtype) {
-    case EMBER_DTYPE_FLOAT32: return ((const float *)data)[i];
-    case EMBER_DTYPE_FLOAT64: return ((const double *)data)[i];
-    case EMBER_DTYPE_FLOAT16: return cpu_f16_to_f32(((const uint16_t *)data)[i]);
-    case EMBER_DTYPE_BFLOAT16: return cpu_bf16_to_f32(((const uint16_t *)data)[i]);
-    case EMBER_DTYPE_INT8: return ((const int8_t *)data)[i];
-    case EMBER_DTYPE_INT16: return ((const int16_t *)data)[i];
-    case EMBER_DTYPE_INT32: return ((const int32_t *)data)[i];
-    case EMBER_DTYPE_INT64: return (double)((const int64_t *)data)[i];
-    case EMBER_DTYPE_UINT8: return ((const uint8_t *)data)[i];
-    case EMBER_DTYPE_UINT16: return ((const uint16_t *)data)[i];
-    case EMBER_DTYPE_UINT32: return ((const uint32_t *)data)[i];
-    case EMBER_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
-    case EMBER_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
-    default: return 0.0;
-    }
-}
-
-/* Converts to a signed integer of the given range, saturating (and
- * truncating toward zero, as numpy's astype does). */
-static int64_t rd_to_int(double v, double lo, double hi)
-{
-    if (isnan(v))
-        return 0;
-    if (v <= lo)
-        return (int64_t)lo;
-    if (v >= hi)
-        return v >= 9.2e18 ? INT64_MAX : (int64_t)hi;
-    return (int64_t)v;
-}
-
-static uint64_t rd_to_uint(double v, double hi)
-{
-    if (isnan(v) || v <= 0)
-        return 0;
-    if (v >= hi)
-        return hi >= 1.8e19 ? UINT64_MAX : (uint64_t)hi;
-    return (uint64_t)v;
-}
-
-static void rd_set(void *data, uint32_t dtype, size_t i, double v)
-{
-    switch (dtype) {
-    case EMBER_DTYPE_FLOAT32: ((float *)data)[i] = (float)v; break;
-    case EMBER_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
-    case EMBER_DTYPE_FLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_f16((float)v); break;
-    case EMBER_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_bf16((float)v); break;
-    case EMBER_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)rd_to_int(v, -128, 127); break;
-    case EMBER_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)rd_to_int(v, -32768, 32767); break;
-    case EMBER_DTYPE_INT32:
-        ((int32_t *)data)[i] = (int32_t)rd_to_int(v, -2147483648.0, 2147483647.0);
-        break;
-    case EMBER_DTYPE_INT64:
-        ((int64_t *)data)[i] = rd_to_int(v, -9223372036854775808.0, 9223372036854775807.0);
-        break;
-    case EMBER_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)rd_to_uint(v, 255); break;
-    case EMBER_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)rd_to_uint(v, 65535); break;
-    case EMBER_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)rd_to_uint(v, 4294967295.0); break;
-    case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = rd_to_uint(v, 18446744073709551615.0); break;
-    case EMBER_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
-    default: break;
-    }
-}
-
 /* Claim check: input 0 is numeric or bool (when known). */
 static bool rd_check(const ember_host_api *host, const ember_node *node)
 {
     return cpu_input_dtype_in(host, node, 0, CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL));
 }
 
-/* Scratch array of n doubles (at least one element). */
-static ember_status rd_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t n,
-                               double **out)
+ember_status cpu_rd_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t n,
+                            double **out)
 {
     return k->host->ctx_scratch(ctx, (n + 1) * sizeof(double), (void **)out);
 }
 
-/* Input `index` (required), checked to be numeric, and its elements as a
- * scratch array of doubles. */
-static ember_status rd_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                             const ember_tensor **t, double **vals)
+ember_status cpu_rd_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                          const ember_tensor **t, double **vals)
 {
     ember_status s = cpu_input(k, ctx, index, t);
     if (s != EMBER_OK)
@@ -110,40 +43,37 @@ static ember_status rd_input(const cpu_kernel *k, ember_kernel_context *ctx, siz
     if (!rd_supported((*t)->dtype))
         return cpu_fail_dtype(k, index, (*t)->dtype);
     size_t n = cpu_tensor_numel(*t);
-    s = rd_scratch(k, ctx, n, vals);
+    s = cpu_rd_scratch(k, ctx, n, vals);
     if (s != EMBER_OK)
         return s;
     for (size_t i = 0; i < n; i++)
-        (*vals)[i] = rd_get((*t)->data, (*t)->dtype, i);
+        (*vals)[i] = cpu_get_f64((*t)->data, (*t)->dtype, i);
     return EMBER_OK;
 }
 
-/* An optional input: *t is NULL when absent. */
-static ember_status rd_optional(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                                const ember_tensor **t, double **vals)
+ember_status cpu_rd_optional(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                             const ember_tensor **t, double **vals)
 {
     *t = NULL;
     *vals = NULL;
     if (index >= k->host->ctx_input_count(ctx) || k->host->ctx_input(ctx, index) == NULL)
         return EMBER_OK;
-    return rd_input(k, ctx, index, t, vals);
+    return cpu_rd_input(k, ctx, index, t, vals);
 }
 
-static void rd_store(ember_tensor *t, const double *vals, size_t n)
+void cpu_rd_store(ember_tensor *t, const double *vals, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         rd_set(t->data, t->dtype, i, vals[i]);
 }
 
-/* Whether output `index` exists (the node names it). */
-static bool rd_has_output(const cpu_kernel *k, ember_kernel_context *ctx, size_t index)
+bool cpu_rd_has_output(const cpu_kernel *k, ember_kernel_context *ctx, size_t index)
 {
     return index < k->host->ctx_output_count(ctx);
 }
 
-/* Static dtype of output `index`, or `dflt` when unknown. */
-static uint32_t rd_output_dtype(const cpu_kernel *k, const ember_node *node, size_t index,
-                                uint32_t dflt)
+uint32_t cpu_rd_output_dtype(const cpu_kernel *k, const ember_node *node, size_t index,
+                             uint32_t dflt)
 {
     ember_type_info info;
     if (index < k->host->node_output_count(node) &&
@@ -152,30 +82,24 @@ static uint32_t rd_output_dtype(const cpu_kernel *k, const ember_node *node, siz
     return dflt;
 }
 
-static ember_status rd_fail_axis(const cpu_kernel *k, size_t index, const ember_tensor *t,
-                                 int64_t axis)
+ember_status cpu_rd_fail_axis(const cpu_kernel *k, size_t index, const ember_tensor *t,
+                              int64_t axis)
 {
     char why[64];
     snprintf(why, sizeof why, "axis %lld is outside its rank", (long long)axis);
     return cpu_fail_shape(k, index, t, why);
 }
 
-/* Splits dims around `axis`: outer (before), len (the axis), inner (after). */
-static void rd_split(const ember_tensor *t, size_t axis, size_t *outer, size_t *len,
-                     size_t *inner)
+void cpu_rd_split(const ember_tensor *t, size_t axis, size_t *outer, size_t *len,
+                  size_t *inner)
 {
     *outer = cpu_numel(t->dims, axis);
     *len = (size_t)t->dims[axis];
     *inner = cpu_numel(t->dims + axis + 1, t->rank - axis - 1);
 }
 
-/*
- * For each element of a tensor of shape dims[0..rank), the linear index of
- * its image when the axes in `mask` are collapsed (map[] has numel
- * entries). Returns the collapsed element count.
- */
-static size_t rd_reduce_map(const int64_t *dims, size_t rank, uint32_t mask, size_t *map,
-                            size_t n)
+size_t cpu_rd_reduce_map(const int64_t *dims, size_t rank, uint32_t mask, size_t *map,
+                         size_t n)
 {
     size_t ostride[CPU_MAX_RANK], idx[CPU_MAX_RANK] = {0}, n_out = 1;
     for (size_t d = rank; d-- > 0;) {
@@ -198,13 +122,8 @@ static size_t rd_reduce_map(const int64_t *dims, size_t rank, uint32_t mask, siz
     return n_out;
 }
 
-/*
- * Offsets into a tensor of shape sdims[0..srank) broadcast (right-aligned,
- * numpy style) to dims[0..rank), for every element of dims. False when the
- * shapes do not broadcast.
- */
-static bool rd_bcast_map(const int64_t *sdims, size_t srank, const int64_t *dims, size_t rank,
-                         size_t *map, size_t n)
+bool cpu_rd_bcast_map(const int64_t *sdims, size_t srank, const int64_t *dims, size_t rank,
+                      size_t *map, size_t n)
 {
     if (srank > rank)
         return false;
@@ -329,7 +248,7 @@ static ember_status rd_axes(const cpu_kernel *k, ember_kernel_context *ctx, cons
     for (size_t i = 0; i < n; i++) {
         size_t a;
         if (!cpu_normalize_axis(axes[i], x->rank, &a))
-            return rd_fail_axis(k, 0, x, axes[i]);
+            return cpu_rd_fail_axis(k, 0, x, axes[i]);
         *mask |= 1u << a;
     }
     return EMBER_OK;
@@ -465,7 +384,7 @@ static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     double *xv, *acc;
     size_t *map, count;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     uint32_t mask = 0;
     bool noop = false;
     if (s == EMBER_OK)
@@ -480,9 +399,9 @@ static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
     s = k->host->ctx_scratch(ctx, (n + 1) * sizeof(size_t), (void **)&map);
     if (s != EMBER_OK)
         return s;
-    size_t n_out = rd_reduce_map(x->dims, x->rank, mask, map, n);
+    size_t n_out = cpu_rd_reduce_map(x->dims, x->rank, mask, map, n);
     ember_tensor *y;
-    s = rd_scratch(k, ctx, 2 * n_out, &acc);
+    s = cpu_rd_scratch(k, ctx, 2 * n_out, &acc);
     if (s == EMBER_OK)
         s = cpu_output(k, ctx, 0, x->dtype, odims, orank, &y);
     if (s != EMBER_OK)
@@ -492,7 +411,7 @@ static ember_status rd_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return EMBER_OK;
     }
     rd_reduce_float(p->op, x->dtype, xv, map, n, n_out, count, acc, acc + n_out);
-    rd_store(y, acc, n_out);
+    cpu_rd_store(y, acc, n_out);
     return EMBER_OK;
 }
 
@@ -530,13 +449,13 @@ static ember_status arg_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const arg_params *p = k->params;
     const ember_tensor *x;
     double *xv;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s != EMBER_OK)
         return s;
     size_t axis, outer, len, inner;
     if (!cpu_normalize_axis(p->axis, x->rank, &axis))
-        return rd_fail_axis(k, 0, x, p->axis);
-    rd_split(x, axis, &outer, &len, &inner);
+        return cpu_rd_fail_axis(k, 0, x, p->axis);
+    cpu_rd_split(x, axis, &outer, &len, &inner);
     if (len == 0)
         return cpu_fail_shape(k, 0, x, "the reduced axis is empty");
     int64_t odims[CPU_MAX_RANK];
@@ -597,7 +516,7 @@ static ember_status cum_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double *xv;
     int64_t axis_v[1];
     size_t n_axis = 0, axis, outer, len, inner;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &a);
     if (s == EMBER_OK)
@@ -607,8 +526,8 @@ static ember_status cum_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (n_axis != 1)
         return cpu_fail_shape(k, 1, a, "expected one axis");
     if (!cpu_normalize_axis(axis_v[0], x->rank, &axis))
-        return rd_fail_axis(k, 0, x, axis_v[0]);
-    rd_split(x, axis, &outer, &len, &inner);
+        return cpu_rd_fail_axis(k, 0, x, axis_v[0]);
+    cpu_rd_split(x, axis, &outer, &len, &inner);
     for (size_t o = 0; o < outer; o++) {
         for (size_t i = 0; i < inner; i++) {
             double *line = xv + o * len * inner + i, acc = p->prod ? 1.0 : 0.0;
@@ -626,7 +545,7 @@ static ember_status cum_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, xv, cpu_tensor_numel(x));
+        cpu_rd_store(y, xv, cpu_tensor_numel(x));
     return s;
 }
 
@@ -705,14 +624,14 @@ static ember_status topk_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double *xv, *line;
     int64_t kk = 0;
     size_t axis, outer, len, inner, *idx;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
         s = topk_k(k, ctx, &kk);
     if (s != EMBER_OK)
         return s;
     if (!cpu_normalize_axis(p->axis, x->rank, &axis))
-        return rd_fail_axis(k, 0, x, p->axis);
-    rd_split(x, axis, &outer, &len, &inner);
+        return cpu_rd_fail_axis(k, 0, x, p->axis);
+    cpu_rd_split(x, axis, &outer, &len, &inner);
     if ((size_t)kk > len)
         return cpu_fail_shape(k, 0, x, "k is larger than the axis");
     int64_t odims[CPU_MAX_RANK];
@@ -725,7 +644,7 @@ static ember_status topk_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s == EMBER_OK)
         s = k->host->ctx_scratch(ctx, (2 * len + 1) * sizeof(size_t), (void **)&idx);
     if (s == EMBER_OK)
-        s = rd_scratch(k, ctx, len, &line);
+        s = cpu_rd_scratch(k, ctx, len, &line);
     if (s != EMBER_OK)
         return s;
     for (size_t o = 0; o < outer; o++) {
@@ -763,9 +682,6 @@ static ember_status topk_create(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-#include "kernels_reduce_norm.inc"
-#include "kernels_reduce_linalg.inc"
-
 const cpu_op_entry cpu_ops_reduce[] = {
     {"ReduceSum", 1, CPU_OPSET_MAX, rd_check, rd_create},
     {"ReduceMean", 1, CPU_OPSET_MAX, rd_check, rd_create},
@@ -782,17 +698,17 @@ const cpu_op_entry cpu_ops_reduce[] = {
     {"CumSum", 11, CPU_OPSET_MAX, rd_check, cum_create},
     {"CumProd", 26, CPU_OPSET_MAX, rd_check, cum_create},
     {"TopK", 1, CPU_OPSET_MAX, rd_check, topk_create},
-    {"LayerNormalization", 17, CPU_OPSET_MAX, rd_check, ln_create},
-    {"RMSNormalization", 23, CPU_OPSET_MAX, rd_check, ln_create},
-    {"GroupNormalization", 18, CPU_OPSET_MAX, rd_check, gn_create},
-    {"InstanceNormalization", 1, CPU_OPSET_MAX, rd_check, in_create},
-    {"LpNormalization", 1, CPU_OPSET_MAX, rd_check, lp_create},
-    {"MeanVarianceNormalization", 9, CPU_OPSET_MAX, rd_check, mvn_create},
-    {"LRN", 1, CPU_OPSET_MAX, rd_check, lrn_create},
-    {"Dropout", 1, CPU_OPSET_MAX, rd_check, drop_create},
-    {"NegativeLogLikelihoodLoss", 12, CPU_OPSET_MAX, rd_check, nll_create},
-    {"SoftmaxCrossEntropyLoss", 12, CPU_OPSET_MAX, rd_check, nll_create},
-    {"Det", 11, CPU_OPSET_MAX, rd_check, det_create},
-    {"Einsum", 12, CPU_OPSET_MAX, rd_check, ein_create},
+    {"LayerNormalization", 17, CPU_OPSET_MAX, rd_check, cpu_ln_create},
+    {"RMSNormalization", 23, CPU_OPSET_MAX, rd_check, cpu_ln_create},
+    {"GroupNormalization", 18, CPU_OPSET_MAX, rd_check, cpu_gn_create},
+    {"InstanceNormalization", 1, CPU_OPSET_MAX, rd_check, cpu_in_create},
+    {"LpNormalization", 1, CPU_OPSET_MAX, rd_check, cpu_lp_create},
+    {"MeanVarianceNormalization", 9, CPU_OPSET_MAX, rd_check, cpu_mvn_create},
+    {"LRN", 1, CPU_OPSET_MAX, rd_check, cpu_lrn_create},
+    {"Dropout", 1, CPU_OPSET_MAX, rd_check, cpu_drop_create},
+    {"NegativeLogLikelihoodLoss", 12, CPU_OPSET_MAX, rd_check, cpu_nll_create},
+    {"SoftmaxCrossEntropyLoss", 12, CPU_OPSET_MAX, rd_check, cpu_nll_create},
+    {"Det", 11, CPU_OPSET_MAX, rd_check, cpu_det_create},
+    {"Einsum", 12, CPU_OPSET_MAX, rd_check, cpu_ein_create},
     {NULL, 0, 0, NULL, NULL},
 };

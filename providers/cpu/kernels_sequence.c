@@ -410,8 +410,7 @@ static axis_view view_around(const int64_t *dims, size_t rank, size_t axis)
 static ember_status split_lengths(const cpu_kernel *k, ember_kernel_context *ctx, size_t dim,
                                   int64_t **lengths, size_t *n_chunks)
 {
-    const ember_tensor *split = k->host->ctx_input_count(ctx) > 1 ? k->host->ctx_input(ctx, 1)
-                                                                   : NULL;
+    const ember_tensor *split = cpu_opt_input(k, ctx, 1);
     if (split && split->dtype != EMBER_DTYPE_INT64 && split->dtype != EMBER_DTYPE_INT32)
         return cpu_fail_dtype(k, 1, split->dtype);
     if (split && split->rank > 1)

@@ -7,37 +7,19 @@
  * TensorScatter), Unique and Col2Im.
  *
  * Most kernels move whole elements: they copy by element size and so serve
- * every fixed-size dtype, and strings through host->tensor_set_string. The
- * file reads: shared helpers, then one section per op, then the table. Pad
- * lives in kernels_shape_pad.inc, the other rearranging ops and the
- * generators in kernels_shape_misc.inc, the indexing ops, Unique and Col2Im
- * in kernels_shape_index.inc, all included below (no build change needed).
+ * every fixed-size dtype, and strings through host->tensor_set_string. This
+ * file holds the helpers the family shares (declared in kernels_shape.h),
+ * Slice, Split, Expand and Tile, and the family's registration table. Pad
+ * lives in kernels_shape_pad.c, the other rearranging ops and the
+ * generators in kernels_shape_misc.c, the indexing ops, Unique and Col2Im
+ * in kernels_shape_index.c.
  */
-#include "cpu_kernel.h"
+#include "kernels_shape.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-/* Most values a list attribute or input of this family may hold (split
- * sizes, pads); larger lists are refused. */
-#define SHP_MAX_LIST 1024
-
 /* ---- helpers ----------------------------------------------------------- */
-
-/* Copies elements of x into y: by element size, or strings one by one. */
-typedef struct shp_mover {
-    const ember_host_api *host;
-    const cpu_kernel *k;
-    ember_kernel_context *ctx; /* for cpu_parallel; NULL: serial */
-    const ember_tensor *x;
-    ember_tensor *y;
-    size_t esize; /* 0 for strings */
-} shp_mover;
-
-static bool shp_movable(uint32_t dtype)
-{
-    return dtype == EMBER_DTYPE_STRING || cpu_dtype_size(dtype) > 0;
-}
 
 /* Claim check: input 0 holds whole elements (fixed size or string). */
 static bool shp_check_data(const ember_host_api *host, const ember_node *node)
@@ -53,48 +35,8 @@ static bool shp_check_numeric(const ember_host_api *host, const ember_node *node
     return cpu_input_dtype_in(host, node, 0, CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL));
 }
 
-static void shp_mover_init(shp_mover *m, const cpu_kernel *k, const ember_tensor *x,
-                           ember_tensor *y)
-{
-    m->host = k->host;
-    m->k = k;
-    m->ctx = NULL;
-    m->x = x;
-    m->y = y;
-    m->esize = cpu_dtype_size(x->dtype);
-}
-
-/* Copies n consecutive elements from x[si] to y[di]. */
-static ember_status shp_move_n(const shp_mover *m, size_t di, size_t si, size_t n)
-{
-    if (m->esize > 0) {
-        if (n > 0)
-            memcpy((unsigned char *)m->y->data + di * m->esize,
-                   (const unsigned char *)m->x->data + si * m->esize, n * m->esize);
-        return EMBER_OK;
-    }
-    const ember_string *src = (const ember_string *)m->x->data + si;
-    for (size_t i = 0; i < n; i++) {
-        ember_status s = m->host->tensor_set_string(m->y, di + i, src[i].data, src[i].size);
-        if (s != EMBER_OK)
-            return s;
-    }
-    return EMBER_OK;
-}
-
-static ember_status shp_move(const shp_mover *m, size_t di, size_t si)
-{
-    if (m->esize == 4) {
-        memcpy((unsigned char *)m->y->data + di * 4, (const unsigned char *)m->x->data + si * 4,
-               4);
-        return EMBER_OK;
-    }
-    return shp_move_n(m, di, si, 1);
-}
-
-/* Input `index` with a movable dtype. */
-static ember_status shp_data_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                                   const ember_tensor **out)
+ember_status cpu_shp_data_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                                const ember_tensor **out)
 {
     ember_status s = cpu_input(k, ctx, index, out);
     if (s == EMBER_OK && !shp_movable((*out)->dtype))
@@ -102,32 +44,8 @@ static ember_status shp_data_input(const cpu_kernel *k, ember_kernel_context *ct
     return s;
 }
 
-/* Optional input: NULL when absent. */
-static const ember_tensor *shp_opt_input(const cpu_kernel *k, ember_kernel_context *ctx,
-                                         size_t index)
-{
-    if (index >= k->host->ctx_input_count(ctx))
-        return NULL;
-    return k->host->ctx_input(ctx, index);
-}
-
-static void shp_strides(const int64_t *dims, size_t rank, int64_t *strides)
-{
-    int64_t s = 1;
-    for (size_t d = rank; d-- > 0;) {
-        strides[d] = s;
-        s *= dims[d];
-    }
-}
-
-static int64_t shp_index_at(const ember_tensor *t, size_t i)
-{
-    return t->dtype == EMBER_DTYPE_INT64 ? ((const int64_t *)t->data)[i]
-                                         : ((const int32_t *)t->data)[i];
-}
-
-static ember_status shp_fail_index(const cpu_kernel *k, size_t input, size_t pos, int64_t v,
-                                   int64_t dim)
+ember_status cpu_shp_fail_index(const cpu_kernel *k, size_t input, size_t pos, int64_t v,
+                                int64_t dim)
 {
     return k->host->fail(EMBER_E_INVALID_ARGUMENT,
                          "node '%s' (%s): input %zu holds index %lld at position %zu, out of "
@@ -136,9 +54,8 @@ static ember_status shp_fail_index(const cpu_kernel *k, size_t input, size_t pos
                          (long long)dim);
 }
 
-/* An index tensor (int32 or int64) as input `index`. */
-static ember_status shp_index_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                                    const ember_tensor **out)
+ember_status cpu_shp_index_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                                 const ember_tensor **out)
 {
     ember_status s = cpu_input(k, ctx, index, out);
     if (s == EMBER_OK && (*out)->dtype != EMBER_DTYPE_INT64 &&
@@ -147,81 +64,20 @@ static ember_status shp_index_input(const cpu_kernel *k, ember_kernel_context *c
     return s;
 }
 
-static ember_status shp_fail_oom(const cpu_kernel *k)
-{
-    return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name, k->op);
-}
-
-static ember_status shp_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t bytes,
-                                void **out)
+ember_status cpu_shp_scratch(const cpu_kernel *k, ember_kernel_context *ctx, size_t bytes,
+                             void **out)
 {
     ember_status s = k->host->ctx_scratch(ctx, bytes ? bytes : 1, out);
-    return s == EMBER_OK ? s : shp_fail_oom(k);
+    return s == EMBER_OK ? s : cpu_fail_oom(k);
 }
 
-/* Element i of a numeric (or bool) tensor as a double. */
-static double shp_get(const void *data, uint32_t dt, size_t i)
-{
-    switch (dt) {
-    case EMBER_DTYPE_FLOAT32: return ((const float *)data)[i];
-    case EMBER_DTYPE_FLOAT64: return ((const double *)data)[i];
-    case EMBER_DTYPE_FLOAT16: return cpu_f16_to_f32(((const uint16_t *)data)[i]);
-    case EMBER_DTYPE_BFLOAT16: return cpu_bf16_to_f32(((const uint16_t *)data)[i]);
-    case EMBER_DTYPE_INT8: return ((const int8_t *)data)[i];
-    case EMBER_DTYPE_INT16: return ((const int16_t *)data)[i];
-    case EMBER_DTYPE_INT32: return ((const int32_t *)data)[i];
-    case EMBER_DTYPE_INT64: return (double)((const int64_t *)data)[i];
-    case EMBER_DTYPE_UINT8:
-    case EMBER_DTYPE_BOOL: return ((const uint8_t *)data)[i];
-    case EMBER_DTYPE_UINT16: return ((const uint16_t *)data)[i];
-    case EMBER_DTYPE_UINT32: return ((const uint32_t *)data)[i];
-    case EMBER_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
-    default: return 0.0;
-    }
-}
-
-static bool shp_is_numeric(uint32_t dt)
-{
-    return dt < 32 && ((CPU_DT_NUMERIC | CPU_DT(EMBER_DTYPE_BOOL)) & CPU_DT(dt)) != 0;
-}
-
-/* Element i of a numeric tensor from a double (saturating casts are the
- * caller's concern: values here come from the model). */
-static void shp_set(void *data, uint32_t dt, size_t i, double v)
-{
-    switch (dt) {
-    case EMBER_DTYPE_FLOAT32: ((float *)data)[i] = (float)v; break;
-    case EMBER_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
-    case EMBER_DTYPE_FLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_f16((float)v); break;
-    case EMBER_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = cpu_f32_to_bf16((float)v); break;
-    case EMBER_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)v; break;
-    case EMBER_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)v; break;
-    case EMBER_DTYPE_INT32: ((int32_t *)data)[i] = (int32_t)v; break;
-    case EMBER_DTYPE_INT64: ((int64_t *)data)[i] = (int64_t)v; break;
-    case EMBER_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)v; break;
-    case EMBER_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0.0; break;
-    case EMBER_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)v; break;
-    case EMBER_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)v; break;
-    case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = (uint64_t)v; break;
-    default: break;
-    }
-}
-
-/* Reads input `index` as a list of ints (int32/int64, scalar or 1-D). */
-static ember_status shp_read_list(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                                  int64_t *out, size_t cap, size_t *n)
+ember_status cpu_shp_read_list(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                               int64_t *out, size_t cap, size_t *n)
 {
     const ember_tensor *t;
     ember_status s = cpu_input(k, ctx, index, &t);
     return s == EMBER_OK ? cpu_read_ints(k, index, t, out, cap, n) : s;
 }
-
-/*
- * The general element map: y[coord] = x[fn(coord)] for every output
- * coordinate, or the fill element when fn returns a negative value (zero
- * bytes / the empty string when fill is NULL).
- */
-typedef int64_t (*shp_map_fn)(const void *arg, const int64_t *coord);
 
 typedef struct shp_map_job {
     const shp_mover *m;
@@ -344,9 +200,9 @@ static ember_status shp_emit_strided(const cpu_kernel *k, ember_kernel_context *
     return shp_strided(&m, dims, rank, base, step);
 }
 
-static ember_status shp_emit_map(const cpu_kernel *k, ember_kernel_context *ctx,
-                                 const ember_tensor *x, const int64_t *dims, size_t rank,
-                                 shp_map_fn fn, const void *arg, const void *fill)
+ember_status cpu_shp_emit_map(const cpu_kernel *k, ember_kernel_context *ctx,
+                              const ember_tensor *x, const int64_t *dims, size_t rank,
+                              shp_map_fn fn, const void *arg, const void *fill)
 {
     static const unsigned char zero[16] = {0};
     ember_tensor *y;
@@ -413,14 +269,14 @@ static ember_status slice_inputs(const cpu_kernel *k, ember_kernel_context *ctx,
         memcpy(sp->axes, p->axes, sizeof sp->axes);
         n_steps = 0;
     } else {
-        s = shp_read_list(k, ctx, 1, sp->starts, CPU_MAX_RANK, &sp->n);
+        s = cpu_shp_read_list(k, ctx, 1, sp->starts, CPU_MAX_RANK, &sp->n);
         if (s == EMBER_OK)
-            s = shp_read_list(k, ctx, 2, sp->ends, CPU_MAX_RANK, &n_ends);
+            s = cpu_shp_read_list(k, ctx, 2, sp->ends, CPU_MAX_RANK, &n_ends);
         n_axes = n_steps = 0;
-        if (s == EMBER_OK && shp_opt_input(k, ctx, 3) != NULL)
-            s = shp_read_list(k, ctx, 3, sp->axes, CPU_MAX_RANK, &n_axes);
-        if (s == EMBER_OK && shp_opt_input(k, ctx, 4) != NULL)
-            s = shp_read_list(k, ctx, 4, sp->steps, CPU_MAX_RANK, &n_steps);
+        if (s == EMBER_OK && cpu_opt_input(k, ctx, 3) != NULL)
+            s = cpu_shp_read_list(k, ctx, 3, sp->axes, CPU_MAX_RANK, &n_axes);
+        if (s == EMBER_OK && cpu_opt_input(k, ctx, 4) != NULL)
+            s = cpu_shp_read_list(k, ctx, 4, sp->steps, CPU_MAX_RANK, &n_steps);
     }
     if (s != EMBER_OK)
         return s;
@@ -443,7 +299,7 @@ static ember_status slice_run(const cpu_kernel *k, ember_kernel_context *ctx)
     slice_spec sp;
     int64_t dims[CPU_MAX_RANK], step[CPU_MAX_RANK], stride[CPU_MAX_RANK], base = 0;
     bool seen[CPU_MAX_RANK] = {false};
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
         s = slice_inputs(k, ctx, x, &sp);
     if (s != EMBER_OK)
@@ -502,8 +358,8 @@ static ember_status split_sizes(const cpu_kernel *k, ember_kernel_context *ctx,
     const split_params *p = k->params;
     size_t n = p->n_split;
     ember_status s = EMBER_OK;
-    if (shp_opt_input(k, ctx, 1) != NULL)
-        s = shp_read_list(k, ctx, 1, sizes, SHP_MAX_LIST, &n);
+    if (cpu_opt_input(k, ctx, 1) != NULL)
+        s = cpu_shp_read_list(k, ctx, 1, sizes, SHP_MAX_LIST, &n);
     else if (n > 0)
         memcpy(sizes, p->split, n * sizeof *sizes);
     if (s != EMBER_OK)
@@ -539,7 +395,7 @@ static ember_status split_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     int64_t sizes[SHP_MAX_LIST], dims[CPU_MAX_RANK];
     size_t axis, n_out = k->host->ctx_output_count(ctx);
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     if (!cpu_normalize_axis(p->axis, x->rank, &axis))
@@ -592,9 +448,9 @@ static ember_status expand_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     int64_t shape[CPU_MAX_RANK], dims[CPU_MAX_RANK], step[CPU_MAX_RANK], stride[CPU_MAX_RANK];
     size_t n;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = shp_read_list(k, ctx, 1, shape, CPU_MAX_RANK, &n);
+        s = cpu_shp_read_list(k, ctx, 1, shape, CPU_MAX_RANK, &n);
     if (s != EMBER_OK)
         return s;
     size_t rank = n > x->rank ? n : x->rank;
@@ -659,9 +515,9 @@ static ember_status tile1_repeats(const cpu_kernel *k, ember_kernel_context *ctx
 {
     int64_t tiles, axis;
     size_t n_tiles, n_axis, a;
-    ember_status s = shp_read_list(k, ctx, 1, &tiles, 1, &n_tiles);
+    ember_status s = cpu_shp_read_list(k, ctx, 1, &tiles, 1, &n_tiles);
     if (s == EMBER_OK)
-        s = shp_read_list(k, ctx, 2, &axis, 1, &n_axis);
+        s = cpu_shp_read_list(k, ctx, 2, &axis, 1, &n_axis);
     if (s != EMBER_OK)
         return s;
     if (n_tiles != 1 || n_axis != 1 || !cpu_normalize_axis(axis, x->rank, &a))
@@ -677,11 +533,11 @@ static ember_status tile_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     int64_t reps[CPU_MAX_RANK], dims[CPU_MAX_RANK];
     size_t n;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK && k->opset < 6)
         s = tile1_repeats(k, ctx, x, reps, &n);
     else if (s == EMBER_OK)
-        s = shp_read_list(k, ctx, 1, reps, CPU_MAX_RANK, &n);
+        s = cpu_shp_read_list(k, ctx, 1, reps, CPU_MAX_RANK, &n);
     if (s != EMBER_OK)
         return s;
     if (n != x->rank)
@@ -718,10 +574,6 @@ static ember_status tile_create(cpu_kernel *k, const ember_node *node)
     return EMBER_OK;
 }
 
-#include "kernels_shape_pad.inc"
-#include "kernels_shape_misc.inc"
-#include "kernels_shape_index.inc"
-
 /* ---- registration ------------------------------------------------------ */
 
 const cpu_op_entry cpu_ops_shape[] = {
@@ -729,26 +581,26 @@ const cpu_op_entry cpu_ops_shape[] = {
     {"Split", 1, CPU_OPSET_MAX, shp_check_data, split_create},
     {"Expand", 8, CPU_OPSET_MAX, shp_check_data, expand_create},
     {"Tile", 1, CPU_OPSET_MAX, shp_check_data, tile_create},
-    {"Pad", 1, CPU_OPSET_MAX, shp_check_data, pad_create},
-    {"CenterCropPad", 18, CPU_OPSET_MAX, shp_check_data, ccp_create},
-    {"DepthToSpace", 1, CPU_OPSET_MAX, shp_check_data, d2s_create},
-    {"SpaceToDepth", 1, CPU_OPSET_MAX, shp_check_data, s2d_create},
-    {"ReverseSequence", 10, CPU_OPSET_MAX, shp_check_data, revseq_create},
-    {"Compress", 9, CPU_OPSET_MAX, shp_check_data, compress_create},
-    {"Trilu", 14, CPU_OPSET_MAX, shp_check_numeric, trilu_create},
-    {"Range", 11, CPU_OPSET_MAX, shp_check_numeric, range_create},
-    {"ConstantOfShape", 9, CPU_OPSET_MAX, NULL, cos_create},
-    {"EyeLike", 9, CPU_OPSET_MAX, shp_check_numeric, eyelike_create},
-    {"OneHot", 9, CPU_OPSET_MAX, shp_check_numeric, onehot_create},
-    {"Size", 1, CPU_OPSET_MAX, NULL, size_create},
-    {"NonZero", 9, CPU_OPSET_MAX, shp_check_numeric, nonzero_create},
-    {"GatherElements", 11, CPU_OPSET_MAX, shp_check_data, gather_elements_create},
-    {"GatherND", 11, CPU_OPSET_MAX, shp_check_data, gathernd_create},
-    {"ScatterElements", 11, CPU_OPSET_MAX, shp_check_data, scatter_elements_create},
-    {"Scatter", 9, 11, shp_check_data, scatter_elements_create},
-    {"ScatterND", 11, CPU_OPSET_MAX, shp_check_data, scatternd_create},
-    {"TensorScatter", 24, CPU_OPSET_MAX, shp_check_data, tensor_scatter_create},
-    {"Unique", 11, CPU_OPSET_MAX, shp_check_data, unique_create},
-    {"Col2Im", 18, CPU_OPSET_MAX, cpu_check_float, col2im_create},
+    {"Pad", 1, CPU_OPSET_MAX, shp_check_data, cpu_pad_create},
+    {"CenterCropPad", 18, CPU_OPSET_MAX, shp_check_data, cpu_ccp_create},
+    {"DepthToSpace", 1, CPU_OPSET_MAX, shp_check_data, cpu_d2s_create},
+    {"SpaceToDepth", 1, CPU_OPSET_MAX, shp_check_data, cpu_s2d_create},
+    {"ReverseSequence", 10, CPU_OPSET_MAX, shp_check_data, cpu_revseq_create},
+    {"Compress", 9, CPU_OPSET_MAX, shp_check_data, cpu_compress_create},
+    {"Trilu", 14, CPU_OPSET_MAX, shp_check_numeric, cpu_trilu_create},
+    {"Range", 11, CPU_OPSET_MAX, shp_check_numeric, cpu_range_create},
+    {"ConstantOfShape", 9, CPU_OPSET_MAX, NULL, cpu_cos_create},
+    {"EyeLike", 9, CPU_OPSET_MAX, shp_check_numeric, cpu_eyelike_create},
+    {"OneHot", 9, CPU_OPSET_MAX, shp_check_numeric, cpu_onehot_create},
+    {"Size", 1, CPU_OPSET_MAX, NULL, cpu_size_create},
+    {"NonZero", 9, CPU_OPSET_MAX, shp_check_numeric, cpu_nonzero_create},
+    {"GatherElements", 11, CPU_OPSET_MAX, shp_check_data, cpu_gather_elements_create},
+    {"GatherND", 11, CPU_OPSET_MAX, shp_check_data, cpu_gathernd_create},
+    {"ScatterElements", 11, CPU_OPSET_MAX, shp_check_data, cpu_scatter_elements_create},
+    {"Scatter", 9, 11, shp_check_data, cpu_scatter_elements_create},
+    {"ScatterND", 11, CPU_OPSET_MAX, shp_check_data, cpu_scatternd_create},
+    {"TensorScatter", 24, CPU_OPSET_MAX, shp_check_data, cpu_tensor_scatter_create},
+    {"Unique", 11, CPU_OPSET_MAX, shp_check_data, cpu_unique_create},
+    {"Col2Im", 18, CPU_OPSET_MAX, cpu_check_float, cpu_col2im_create},
     {NULL, 0, 0, NULL, NULL},
 };

@@ -4,12 +4,13 @@
  * ember_string views (data may be NULL when size is 0); output elements are
  * copied into the core's string tensors with host->tensor_set_string.
  *
- * The file reads top to bottom: shared helpers, then one section per op;
- * the larger ops live in kernels_string_*.inc parts included in between
- * (case mapping, regex translation, TfIdfVectorizer), and the registration
- * table closes the file.
+ * The file reads top to bottom: shared helpers (declared in
+ * kernels_string.h), then StringConcat and StringSplit, and the family's
+ * registration table closes the file. The larger ops live in
+ * kernels_string_regex.c, kernels_string_case.c (case mapping),
+ * kernels_string_normalizer.c and kernels_string_tfidf.c.
  */
-#include "cpu_kernel.h"
+#include "kernels_string.h"
 
 #include <regex.h>
 #include <stdio.h>
@@ -17,9 +18,8 @@
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-/* Input `index`, checked to be a string tensor. */
-static ember_status string_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
-                                 const ember_tensor **out)
+ember_status cpu_string_input(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
+                              const ember_tensor **out)
 {
     const ember_tensor *t;
     ember_status s = cpu_input(k, ctx, index, &t);
@@ -39,15 +39,8 @@ static bool string_check(const ember_host_api *host, const ember_node *node)
     return true;
 }
 
-static ember_status string_oom(const cpu_kernel *k)
-{
-    return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name, k->op);
-}
-
-/* A string attribute copied into a malloc'd NUL-terminated buffer (with
- * its length); *out is NULL when the node has no such attribute. */
-static ember_status string_attr_dup(const cpu_kernel *k, const ember_node *node,
-                                    const char *name, char **out, size_t *len)
+ember_status cpu_string_attr_dup(const cpu_kernel *k, const ember_node *node,
+                                 const char *name, char **out, size_t *len)
 {
     ember_attr attr;
     *out = NULL;
@@ -60,7 +53,7 @@ static ember_status string_attr_dup(const cpu_kernel *k, const ember_node *node,
                              name);
     char *copy = malloc(attr.s.size + 1);
     if (copy == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     if (attr.s.size > 0)
         memcpy(copy, attr.s.data, attr.s.size);
     copy[attr.s.size] = '\0';
@@ -69,8 +62,7 @@ static ember_status string_attr_dup(const cpu_kernel *k, const ember_node *node,
     return EMBER_OK;
 }
 
-/* Largest element size of a string tensor. */
-static size_t string_max_size(const ember_tensor *t)
+size_t cpu_string_max_size(const ember_tensor *t)
 {
     const ember_string *x = t->data;
     size_t n = cpu_tensor_numel(t), max = 0;
@@ -80,7 +72,7 @@ static size_t string_max_size(const ember_tensor *t)
     return max;
 }
 
-static const char *string_bytes(const ember_string *s)
+const char *cpu_string_bytes(const ember_string *s)
 {
     return s->data != NULL ? s->data : "";
 }
@@ -91,9 +83,9 @@ static const char *string_bytes(const ember_string *s)
 static ember_status concat_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const ember_tensor *a = NULL, *b = NULL;
-    ember_status s = string_input(k, ctx, 0, &a);
+    ember_status s = cpu_string_input(k, ctx, 0, &a);
     if (s == EMBER_OK)
-        s = string_input(k, ctx, 1, &b);
+        s = cpu_string_input(k, ctx, 1, &b);
     if (s != EMBER_OK)
         return s;
     cpu_bcast bc;
@@ -108,7 +100,8 @@ static ember_status concat_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK || bc.n_out == 0)
         return s;
     char *buf;
-    s = k->host->ctx_scratch(ctx, string_max_size(a) + string_max_size(b) + 1, (void **)&buf);
+    s = k->host->ctx_scratch(ctx, cpu_string_max_size(a) + cpu_string_max_size(b) + 1,
+                             (void **)&buf);
     const ember_string *xa = a->data, *xb = b->data;
     for (size_t i = 0; s == EMBER_OK && i < bc.n_out; i++) {
         size_t oa, ob;
@@ -227,7 +220,7 @@ static size_t split_delimiter(const split_params *p, const char *s, size_t n, si
 
 static size_t split_one(const split_params *p, const ember_string *x, size_t *parts, size_t cap)
 {
-    const char *s = string_bytes(x);
+    const char *s = cpu_string_bytes(x);
     if (p->delimiter == NULL)
         return split_whitespace(p, s, x->size, parts, cap);
     return split_delimiter(p, s, x->size, parts, cap);
@@ -239,7 +232,7 @@ static ember_status split_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const split_params *p = k->params;
     const ember_tensor *x = NULL;
-    ember_status s = string_input(k, ctx, 0, &x);
+    ember_status s = cpu_string_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     if (x->rank + 1 > CPU_MAX_RANK)
@@ -265,7 +258,7 @@ static ember_status split_run(const cpu_kernel *k, ember_kernel_context *ctx)
         s = k->host->ctx_scratch(ctx, 2 * max_parts * sizeof *parts, (void **)&parts);
     for (size_t i = 0; s == EMBER_OK && max_parts > 0 && i < n; i++) {
         size_t c = split_one(p, &xs[i], parts, max_parts);
-        const char *str = string_bytes(&xs[i]);
+        const char *str = cpu_string_bytes(&xs[i]);
         for (size_t j = 0; s == EMBER_OK && j < c; j++)
             s = k->host->tensor_set_string(y, i * max_parts + j, str + parts[2 * j],
                                            parts[2 * j + 1]);
@@ -280,7 +273,7 @@ static ember_status split_create(cpu_kernel *k, const ember_node *node)
         return s;
     split_params *p = k->params;
     k->release = split_release;
-    s = string_attr_dup(k, node, "delimiter", &p->delimiter, &p->delimiter_len);
+    s = cpu_string_attr_dup(k, node, "delimiter", &p->delimiter, &p->delimiter_len);
     if (s == EMBER_OK && p->delimiter != NULL && p->delimiter_len == 0) {
         free(p->delimiter);
         p->delimiter = NULL;
@@ -291,18 +284,13 @@ static ember_status split_create(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-#include "kernels_string_regex.inc"
-#include "kernels_string_case.inc"
-#include "kernels_string_normalizer.inc"
-#include "kernels_string_tfidf.inc"
-
 /* ---- registration ------------------------------------------------------ */
 
 const cpu_op_entry cpu_ops_string[] = {
     {"StringConcat", 20, CPU_OPSET_MAX, string_check, concat_create},
     {"StringSplit", 20, CPU_OPSET_MAX, string_check, split_create},
-    {"RegexFullMatch", 20, CPU_OPSET_MAX, string_check, regex_create},
-    {"StringNormalizer", 10, CPU_OPSET_MAX, string_check, normalizer_create},
-    {"TfIdfVectorizer", 9, CPU_OPSET_MAX, tfidf_check, tfidf_create},
+    {"RegexFullMatch", 20, CPU_OPSET_MAX, string_check, cpu_regex_create},
+    {"StringNormalizer", 10, CPU_OPSET_MAX, string_check, cpu_normalizer_create},
+    {"TfIdfVectorizer", 9, CPU_OPSET_MAX, cpu_tfidf_check, cpu_tfidf_create},
     {NULL, 0, 0, NULL, NULL},
 };

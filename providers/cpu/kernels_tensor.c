@@ -679,8 +679,7 @@ static ember_status constant_store(cpu_kernel *k, uint32_t dtype, const int64_t 
         return EMBER_OK;
     p->data = malloc(p->bytes);
     if (p->data == NULL)
-        return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
-                             k->op);
+        return cpu_fail_oom(k);
     memcpy(p->data, data, p->bytes);
     return EMBER_OK;
 }

@@ -1,11 +1,15 @@
 /*
- * Part of kernels_quant.c: the random ops. RandomUniform, RandomNormal (the
+ * Part of the quantization family: the random ops. RandomUniform, RandomNormal (the
  * shape from the attribute), RandomUniformLike, RandomNormalLike (the shape
  * of input 0), Bernoulli and Multinomial. The generator is splitmix64,
  * seeded from the `seed` attribute when present (the same seed gives the
  * same values on every run), else from a process-wide counter. The ONNX
  * spec leaves the generator unspecified, so values never match numpy's.
  */
+#include "kernels_quant.h"
+
+#include <cblas.h>
+#include <math.h>
 
 #include <stdatomic.h>
 
@@ -52,8 +56,7 @@ static uint64_t rnd_seed(const rnd_params *p)
     return atomic_fetch_add(&rnd_counter, 0x2545f4914f6cdd1dULL);
 }
 
-/* Stores v into element i of any numeric (or bool) tensor. */
-static void rnd_store(void *data, uint32_t dtype, size_t i, double v)
+void cpu_rnd_store(void *data, uint32_t dtype, size_t i, double v)
 {
     switch (dtype) {
     case EMBER_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0.0; break;
@@ -65,7 +68,7 @@ static void rnd_store(void *data, uint32_t dtype, size_t i, double v)
     case EMBER_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)v; break;
     case EMBER_DTYPE_INT64: ((int64_t *)data)[i] = (int64_t)v; break;
     case EMBER_DTYPE_UINT64: ((uint64_t *)data)[i] = (uint64_t)v; break;
-    default: q_store_float(data, dtype, i, v); break;
+    default: cpu_q_store_float(data, dtype, i, v); break;
     }
 }
 
@@ -102,7 +105,7 @@ static ember_status rnd_fill_run(const cpu_kernel *k, ember_kernel_context *ctx,
     size_t n = cpu_tensor_numel(y);
     for (size_t i = 0; i < n; i++) {
         double v = normal ? p->a + p->b * rnd_gauss(&st) : p->a + (p->b - p->a) * rnd_unit(&st);
-        rnd_store(y->data, dt, i, v);
+        cpu_rnd_store(y->data, dt, i, v);
     }
     return EMBER_OK;
 }
@@ -146,7 +149,7 @@ static ember_status rnd_bernoulli_run(const cpu_kernel *k, ember_kernel_context 
     uint64_t st = rnd_seed(p);
     size_t n = cpu_tensor_numel(x);
     for (size_t i = 0; i < n; i++)
-        rnd_store(y->data, dt, i, rnd_unit(&st) < q_load(x->data, x->dtype, i) ? 1.0 : 0.0);
+        cpu_rnd_store(y->data, dt, i, rnd_unit(&st) < cpu_q_load(x->data, x->dtype, i) ? 1.0 : 0.0);
     return EMBER_OK;
 }
 
@@ -186,11 +189,11 @@ static ember_status rnd_multinomial_run(const cpu_kernel *k, ember_kernel_contex
     for (size_t b = 0; b < batch; b++) {
         double total = 0.0;
         for (size_t j = 0; j < c; j++) {
-            total += exp(q_load(x->data, x->dtype, b * c + j));
+            total += exp(cpu_q_load(x->data, x->dtype, b * c + j));
             cum[j] = total;
         }
         for (size_t i = 0; i < (size_t)p->sample_size; i++)
-            rnd_store(y->data, dt, b * (size_t)p->sample_size + i,
+            cpu_rnd_store(y->data, dt, b * (size_t)p->sample_size + i,
                       (double)rnd_categorical(cum, c, &st));
     }
     return EMBER_OK;
@@ -237,34 +240,34 @@ static ember_status rnd_shape(cpu_kernel *k, const ember_node *node)
     return EMBER_OK;
 }
 
-static ember_status rnd_uniform_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_uniform_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = rnd_create(k, node, "low", 0.0f, "high", 1.0f, rnd_uniform_run);
     return s == EMBER_OK ? rnd_shape(k, node) : s;
 }
 
-static ember_status rnd_normal_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_normal_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = rnd_create(k, node, "mean", 0.0f, "scale", 1.0f, rnd_normal_run);
     return s == EMBER_OK ? rnd_shape(k, node) : s;
 }
 
-static ember_status rnd_uniform_like_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_uniform_like_create(cpu_kernel *k, const ember_node *node)
 {
     return rnd_create(k, node, "low", 0.0f, "high", 1.0f, rnd_uniform_like_run);
 }
 
-static ember_status rnd_normal_like_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_normal_like_create(cpu_kernel *k, const ember_node *node)
 {
     return rnd_create(k, node, "mean", 0.0f, "scale", 1.0f, rnd_normal_like_run);
 }
 
-static ember_status rnd_bernoulli_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_bernoulli_create(cpu_kernel *k, const ember_node *node)
 {
     return rnd_create(k, node, NULL, 0.0f, NULL, 0.0f, rnd_bernoulli_run);
 }
 
-static ember_status rnd_multinomial_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rnd_multinomial_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = rnd_create(k, node, NULL, 0.0f, NULL, 0.0f, rnd_multinomial_run);
     rnd_params *p = k->params;

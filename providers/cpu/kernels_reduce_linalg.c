@@ -1,6 +1,11 @@
 /*
- * Part of kernels_reduce.c (included there): Det and Einsum.
+ * Part of the reduce family: Det and Einsum.
  */
+#include "kernels_reduce.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- Det ------------------------------------------------------------------- */
 
@@ -39,7 +44,7 @@ static ember_status det_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const ember_tensor *x;
     double *xv;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s != EMBER_OK)
         return s;
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
@@ -52,11 +57,11 @@ static ember_status det_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank - 2, &y);
     if (s == EMBER_OK)
-        rd_store(y, xv, batch);
+        cpu_rd_store(y, xv, batch);
     return s;
 }
 
-static ember_status det_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_det_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = det_run;
@@ -270,7 +275,7 @@ static ember_status ein_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return k->host->fail(EMBER_E_NOT_IMPLEMENTED, "node '%s' (%s): %zu inputs", k->name,
                              k->op, pl.n_in);
     for (size_t i = 0; i < pl.n_in; i++) {
-        ember_status s = rd_input(k, ctx, i, &xs[i], &vals[i]);
+        ember_status s = cpu_rd_input(k, ctx, i, &xs[i], &vals[i]);
         if (s != EMBER_OK)
             return s;
     }
@@ -280,7 +285,7 @@ static ember_status ein_run(const cpu_kernel *k, ember_kernel_context *ctx)
     for (size_t d = 0; d < pl.out.rank; d++)
         odims[d] = pl.dim[pl.out.labels[d]];
     size_t n_out = cpu_numel(odims, pl.out.rank);
-    ember_status s = rd_scratch(k, ctx, n_out, &acc);
+    ember_status s = cpu_rd_scratch(k, ctx, n_out, &acc);
     if (s != EMBER_OK)
         return s;
     memset(acc, 0, n_out * sizeof *acc);
@@ -288,11 +293,11 @@ static ember_status ein_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, xs[0]->dtype, odims, pl.out.rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, acc, n_out);
+        cpu_rd_store(y, acc, n_out);
     return s;
 }
 
-static ember_status ein_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_ein_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(ein_params));
     if (s != EMBER_OK)

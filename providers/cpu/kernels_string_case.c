@@ -1,5 +1,5 @@
 /*
- * Case mapping for StringNormalizer (part of kernels_string.c): UTF-8 text
+ * Case mapping for StringNormalizer (part of the string family): UTF-8 text
  * is mapped code point by code point with the simple (one to one) Unicode
  * mappings of the scripts with case most often met: ASCII, Latin-1,
  * Latin Extended-A, Latin Extended Additional, Greek, Cyrillic, Armenian
@@ -8,8 +8,11 @@
  * are. No code point grows by more than one byte, so the output of n
  * bytes fits in 2n bytes.
  */
+#include "kernels_string.h"
 
-enum { CASE_NONE, CASE_LOWER, CASE_UPPER };
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Decodes one code point of s[0..n) (n >= 1); *len gets its byte count.
  * Returns -1 (with *len = 1) for a byte that starts no valid sequence. */
@@ -135,8 +138,7 @@ static uint32_t case_to_upper(uint32_t c, bool turkish)
     return c;
 }
 
-/* Maps src[0..n) into dst (room for 2n bytes); returns the output size. */
-static size_t case_map(const char *src, size_t n, int action, bool turkish, char *dst)
+size_t cpu_case_map(const char *src, size_t n, int action, bool turkish, char *dst)
 {
     const unsigned char *s = (const unsigned char *)src;
     unsigned char *d = (unsigned char *)dst;

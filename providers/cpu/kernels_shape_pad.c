@@ -1,8 +1,12 @@
 /*
- * Part of kernels_shape.c (included there; uses its helpers): Pad, every
+ * Part of the shape family (helpers in kernels_shape.c): Pad, every
  * opset (pads and value as attributes before opset 11, as inputs after;
  * axes from opset 18; wrap mode from opset 19).
  */
+#include "kernels_shape.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 /* ---- Pad --------------------------------------------------------------- */
 
@@ -152,9 +156,9 @@ static ember_status pad_amounts(const cpu_kernel *k, ember_kernel_context *ctx,
     ember_status s = EMBER_OK;
     memcpy(pads, p->pads, sizeof pads);
     if (k->opset >= 11)
-        s = shp_read_list(k, ctx, 1, pads, 2 * CPU_MAX_RANK, &n_pads);
-    if (s == EMBER_OK && k->opset >= 18 && shp_opt_input(k, ctx, 3) != NULL)
-        s = shp_read_list(k, ctx, 3, axes, CPU_MAX_RANK, &n_axes);
+        s = cpu_shp_read_list(k, ctx, 1, pads, 2 * CPU_MAX_RANK, &n_pads);
+    if (s == EMBER_OK && k->opset >= 18 && cpu_opt_input(k, ctx, 3) != NULL)
+        s = cpu_shp_read_list(k, ctx, 3, axes, CPU_MAX_RANK, &n_axes);
     else
         for (size_t d = 0; d < x->rank; d++)
             axes[d] = (int64_t)d;
@@ -185,7 +189,7 @@ static ember_status pad_fill(const cpu_kernel *k, ember_kernel_context *ctx,
             shp_set(fill, x->dtype, 0, p->value);
         return EMBER_OK;
     }
-    const ember_tensor *v = shp_opt_input(k, ctx, 2);
+    const ember_tensor *v = cpu_opt_input(k, ctx, 2);
     if (v == NULL || cpu_tensor_numel(v) == 0 || x->dtype == EMBER_DTYPE_STRING)
         return EMBER_OK;
     if (v->dtype != x->dtype)
@@ -201,7 +205,7 @@ static ember_status pad_run(const cpu_kernel *k, ember_kernel_context *ctx)
     int64_t end[CPU_MAX_RANK], dims[CPU_MAX_RANK];
     unsigned char fill[16];
     pad_map m = {p->mode, 0, NULL, {0}, {0}};
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
         s = pad_amounts(k, ctx, x, m.begin, end);
     if (s == EMBER_OK)
@@ -221,7 +225,7 @@ static ember_status pad_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return pad_emit(k, ctx, x, &m, dims, fill);
 }
 
-static ember_status pad_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_pad_create(cpu_kernel *k, const ember_node *node)
 {
     char mode[16];
     ember_status s = cpu_kernel_params(k, sizeof(pad_params));

@@ -1,11 +1,15 @@
 /*
- * Part of kernels_quant.c: the integer matrix ops. MatMulInteger and
+ * Part of the quantization family: the integer matrix ops. MatMulInteger and
  * QLinearMatMul (numpy matmul shapes, batch dims broadcast; zero points and
  * scales per tensor, per row of A or per column of B), ConvInteger and
  * QLinearConv (Conv's window, per-output-channel w zero point and scale).
  * Operands are widened to double with the zero points subtracted, so every
  * product and sum of 8/16-bit values stays exact.
  */
+#include "kernels_quant.h"
+
+#include <cblas.h>
+#include <math.h>
 
 /* ---- widening ---------------------------------------------------------- */
 
@@ -15,10 +19,10 @@ static ember_status qx_widen(const cpu_kernel *k, ember_kernel_context *ctx, siz
                              const ember_tensor *t, const ember_tensor *zp, size_t div,
                              size_t mod, double **out)
 {
-    if (!q_loadable(t->dtype) || (CPU_DT(t->dtype) & CPU_DT_FLOATS))
+    if (!cpu_q_loadable(t->dtype) || (CPU_DT(t->dtype) & CPU_DT_FLOATS))
         return cpu_fail_dtype(k, index, t->dtype);
     size_t n = cpu_tensor_numel(t), nz = zp != NULL ? cpu_tensor_numel(zp) : 0;
-    if (zp != NULL && !q_loadable(zp->dtype))
+    if (zp != NULL && !cpu_q_loadable(zp->dtype))
         return cpu_fail_dtype(k, index, zp->dtype);
     if (nz > 1 && nz != mod)
         return cpu_fail_shape(k, index, zp, "the zero point's size does not fit its operand");
@@ -26,17 +30,10 @@ static ember_status qx_widen(const cpu_kernel *k, ember_kernel_context *ctx, siz
     if (s != EMBER_OK)
         return s;
     for (size_t i = 0; i < n; i++) {
-        double z = nz == 0 ? 0.0 : q_load(zp->data, zp->dtype, nz == 1 ? 0 : i / div % mod);
-        (*out)[i] = q_load(t->data, t->dtype, i) - z;
+        double z = nz == 0 ? 0.0 : cpu_q_load(zp->data, zp->dtype, nz == 1 ? 0 : i / div % mod);
+        (*out)[i] = cpu_q_load(t->data, t->dtype, i) - z;
     }
     return EMBER_OK;
-}
-
-/* Optional input `index`, or NULL. */
-static const ember_tensor *qx_optional(const cpu_kernel *k, ember_kernel_context *ctx,
-                                       size_t index)
-{
-    return k->host->ctx_input_count(ctx) > index ? k->host->ctx_input(ctx, index) : NULL;
 }
 
 /* ---- matmul geometry --------------------------------------------------- */
@@ -117,7 +114,8 @@ static ember_status mmi_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return s;
     qmm_geom g;
     double *c;
-    s = qmm_product(k, ctx, 0, a, qx_optional(k, ctx, 2), 1, b, qx_optional(k, ctx, 3), &g, &c);
+    s = qmm_product(k, ctx, 0, a, cpu_opt_input(k, ctx, 2), 1, b, cpu_opt_input(k, ctx, 3),
+                    &g, &c);
     ember_tensor *y;
     if (s == EMBER_OK)
         s = cpu_output(k, ctx, 0, EMBER_DTYPE_INT32, g.out_dims, g.out_rank, &y);
@@ -129,7 +127,7 @@ static ember_status mmi_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status mmi_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_mmi_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = mmi_run;
@@ -152,14 +150,14 @@ static ember_status qx_check_scale(const cpu_kernel *k, size_t index, const embe
 
 static double qx_scale_at(const ember_tensor *t, size_t i)
 {
-    return q_load(t->data, t->dtype, cpu_tensor_numel(t) == 1 ? 0 : i);
+    return cpu_q_load(t->data, t->dtype, cpu_tensor_numel(t) == 1 ? 0 : i);
 }
 
 /* The multiplier a_scale * b_scale / y_scale, rounded the way the scales'
  * own type computes it. */
 static double qx_multiplier(uint32_t dtype, double as, double bs, double ys)
 {
-    return q_round_to(dtype, q_round_to(dtype, as * bs) / ys);
+    return cpu_q_round_to(dtype, cpu_q_round_to(dtype, as * bs) / ys);
 }
 
 /* Reads the inputs in[0..count); the optional ones (bit set in `optional`)
@@ -168,7 +166,7 @@ static ember_status qx_inputs(const cpu_kernel *k, ember_kernel_context *ctx,
                               const ember_tensor **in, size_t count, unsigned optional)
 {
     for (size_t i = 0; i < count; i++) {
-        in[i] = qx_optional(k, ctx, i);
+        in[i] = cpu_opt_input(k, ctx, i);
         if (in[i] == NULL && !(optional & (1u << i)))
             return cpu_input(k, ctx, i, &in[i]);
     }
@@ -187,7 +185,7 @@ static void qlmm_requantize(const ember_tensor *const *in, const qmm_geom *g, co
         double m = qx_multiplier(in[1]->dtype, qx_scale_at(in[1], row), qx_scale_at(in[4], col),
                                  qx_scale_at(in[6], col));
         double v = c[i] * m + (yzp != NULL ? qx_scale_at(yzp, col) : 0.0);
-        q_store_quant(y->data, y->dtype, i, v, true);
+        cpu_q_store_quant(y->data, y->dtype, i, v, true);
     }
 }
 
@@ -208,7 +206,7 @@ static ember_status qlmm_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK)
         return s;
     uint32_t ydt = in[7] != NULL ? in[7]->dtype : in[0]->dtype;
-    if (!q_is_quant_type(ydt))
+    if (!cpu_q_is_quant_type(ydt))
         return cpu_fail_dtype(k, 7, ydt);
     if (in[7] != NULL && cpu_tensor_numel(in[7]) != 1 && cpu_tensor_numel(in[7]) != g.N)
         return cpu_fail_shape(k, 7, in[7], "expected one zero point or one per column");
@@ -219,7 +217,7 @@ static ember_status qlmm_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status qlmm_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_qlmm_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = qlmm_run;
@@ -335,7 +333,7 @@ static ember_status convi_run(const cpu_kernel *k, ember_kernel_context *ctx)
     cpu_window win;
     int64_t dims[CPU_MAX_RANK];
     double *yd;
-    s = qconv_product(k, ctx, x, qx_optional(k, ctx, 2), 1, w, qx_optional(k, ctx, 3), &win,
+    s = qconv_product(k, ctx, x, cpu_opt_input(k, ctx, 2), 1, w, cpu_opt_input(k, ctx, 3), &win,
                       dims, &yd);
     ember_tensor *y;
     if (s == EMBER_OK)
@@ -356,11 +354,11 @@ static void qlconv_requantize(const ember_tensor *const *in, size_t m, size_t pl
     size_t n = cpu_tensor_numel(y);
     for (size_t i = 0; i < n; i++) {
         size_t oc = i / plane % m;
-        double v = acc[i] + (in[8] != NULL ? q_load(in[8]->data, in[8]->dtype, oc) : 0.0);
+        double v = acc[i] + (in[8] != NULL ? cpu_q_load(in[8]->data, in[8]->dtype, oc) : 0.0);
         double mul = qx_multiplier(in[1]->dtype, qx_scale_at(in[1], 0), qx_scale_at(in[4], oc),
                                    qx_scale_at(in[6], 0));
-        v = v * mul + (in[7] != NULL ? q_load(in[7]->data, in[7]->dtype, 0) : 0.0);
-        q_store_quant(y->data, y->dtype, i, v, true);
+        v = v * mul + (in[7] != NULL ? cpu_q_load(in[7]->data, in[7]->dtype, 0) : 0.0);
+        cpu_q_store_quant(y->data, y->dtype, i, v, true);
     }
 }
 
@@ -385,7 +383,7 @@ static ember_status qlconv_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK)
         return s;
     uint32_t ydt = in[7] != NULL ? in[7]->dtype : in[0]->dtype;
-    if (!q_is_quant_type(ydt))
+    if (!cpu_q_is_quant_type(ydt))
         return cpu_fail_dtype(k, 7, ydt);
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, ydt, dims, in[0]->rank, &y);
@@ -410,12 +408,12 @@ static ember_status qconv_create(cpu_kernel *k, const ember_node *node, cpu_run_
     return s;
 }
 
-static ember_status convi_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_convi_create(cpu_kernel *k, const ember_node *node)
 {
     return qconv_create(k, node, convi_run);
 }
 
-static ember_status qlconv_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_qlconv_create(cpu_kernel *k, const ember_node *node)
 {
     return qconv_create(k, node, qlconv_run);
 }

@@ -1,5 +1,5 @@
 /*
- * TfIdfVectorizer (part of kernels_string.c): counts, per row of a [C] or
+ * TfIdfVectorizer (part of the string family): counts, per row of a [C] or
  * [B, C] tensor of int32/int64 or strings, the n-grams of the pool
  * (pool_int64s or pool_strings, grouped by length through ngram_counts)
  * with skip distances 1 .. max_skip_count + 1, then weights the counts
@@ -11,6 +11,11 @@
  * open-addressing hash table keyed by (parent node, item), so each step
  * of a match is one lookup.
  */
+#include "kernels_string.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 enum { TFIDF_TF, TFIDF_IDF, TFIDF_TFIDF };
 
@@ -192,7 +197,7 @@ static ember_status tfidf_items(const cpu_kernel *k, ember_kernel_context *ctx,
         v[i] = (tfidf_value){0};
         if (is_string) {
             const ember_string *str = &((const ember_string *)x->data)[i];
-            v[i].s = string_bytes(str);
+            v[i].s = cpu_string_bytes(str);
             v[i].len = str->size;
             tfidf_hash_string(&v[i]);
         } else {
@@ -277,7 +282,7 @@ static ember_status tfidf_pool(cpu_kernel *k, const ember_node *node)
     p->pool = calloc(p->pool_n, sizeof *p->pool);
     p->pool_bytes = malloc(bytes);
     if (p->pool == NULL || p->pool_bytes == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     for (size_t i = 0, at = 0; i < p->pool_n; i++) {
         tfidf_value *v = &p->pool[i];
         if (!p->strings) {
@@ -308,7 +313,7 @@ static ember_status tfidf_outputs(cpu_kernel *k, const ember_node *node)
     p->indexes = malloc((idx.n + 1) * sizeof *p->indexes);
     p->weights = malloc((w.n + 1) * sizeof *p->weights);
     if (p->indexes == NULL || p->weights == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     p->n_indexes = idx.n;
     for (size_t i = 0; i < idx.n; i++) {
         if (idx.ints[i] < 0 || idx.ints[i] >= INT32_MAX)
@@ -339,7 +344,7 @@ static ember_status tfidf_trie(cpu_kernel *k, const ember_node *node)
     p->table = calloc(cap, sizeof *p->table);
     p->nodes = calloc(p->pool_n + 1, sizeof *p->nodes);
     if (p->table == NULL || p->nodes == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     p->table_mask = cap - 1;
     p->n_nodes = 1;
     int64_t id = 1;
@@ -391,14 +396,14 @@ static ember_status tfidf_modes(cpu_kernel *k, const ember_node *node)
     return EMBER_OK;
 }
 
-static bool tfidf_check(const ember_host_api *host, const ember_node *node)
+bool cpu_tfidf_check(const ember_host_api *host, const ember_node *node)
 {
     return cpu_input_dtype_in(host, node, 0,
                               CPU_DT(EMBER_DTYPE_STRING) | CPU_DT(EMBER_DTYPE_INT32) |
                                   CPU_DT(EMBER_DTYPE_INT64));
 }
 
-static ember_status tfidf_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_tfidf_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(tfidf_params));
     if (s != EMBER_OK)

@@ -1,11 +1,16 @@
 /*
- * StringNormalizer (part of kernels_string.c): drops the elements of a
+ * StringNormalizer (part of the string family): drops the elements of a
  * [C] or [1, C] string tensor that equal a stopword (compared exactly, or
  * after lower-casing both when is_case_sensitive is 0) and changes the
  * case of the others (case_change_action LOWER, UPPER or NONE) with the
- * mapping of kernels_string_case.inc. When every element is dropped the
+ * mapping of kernels_string_case.c. When every element is dropped the
  * output is [1] (or [1, 1]) holding one empty string, as the spec says.
  */
+#include "kernels_string.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 typedef struct normalizer_params {
     int action;
@@ -28,10 +33,10 @@ static void normalizer_release(void *params)
 /* Whether element x is a stopword; buf has room for 2 * x->size bytes. */
 static bool normalizer_is_stop(const normalizer_params *p, const ember_string *x, char *buf)
 {
-    const char *text = string_bytes(x);
+    const char *text = cpu_string_bytes(x);
     size_t len = x->size;
     if (!p->case_sensitive && p->n_stops > 0) {
-        len = case_map(text, x->size, CASE_LOWER, p->turkish, buf);
+        len = cpu_case_map(text, x->size, CASE_LOWER, p->turkish, buf);
         text = buf;
     }
     for (size_t i = 0; i < p->n_stops; i++)
@@ -44,7 +49,7 @@ static ember_status normalizer_run(const cpu_kernel *k, ember_kernel_context *ct
 {
     const normalizer_params *p = k->params;
     const ember_tensor *x = NULL;
-    ember_status s = string_input(k, ctx, 0, &x);
+    ember_status s = cpu_string_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     if (x->rank == 0 || x->rank > 2 || (x->rank == 2 && x->dims[0] != 1))
@@ -55,7 +60,7 @@ static ember_status normalizer_run(const cpu_kernel *k, ember_kernel_context *ct
     char *buf;
     s = k->host->ctx_scratch(ctx, n + 1, (void **)&keep);
     if (s == EMBER_OK)
-        s = k->host->ctx_scratch(ctx, 2 * string_max_size(x) + 4, (void **)&buf);
+        s = k->host->ctx_scratch(ctx, 2 * cpu_string_max_size(x) + 4, (void **)&buf);
     size_t kept = 0;
     for (size_t i = 0; s == EMBER_OK && i < n; i++) {
         keep[i] = normalizer_is_stop(p, &xs[i], buf) ? 0 : 1;
@@ -69,7 +74,7 @@ static ember_status normalizer_run(const cpu_kernel *k, ember_kernel_context *ct
     for (size_t i = 0, j = 0; s == EMBER_OK && i < n; i++) {
         if (!keep[i])
             continue;
-        size_t len = case_map(string_bytes(&xs[i]), xs[i].size, p->action, p->turkish, buf);
+        size_t len = cpu_case_map(cpu_string_bytes(&xs[i]), xs[i].size, p->action, p->turkish, buf);
         s = k->host->tensor_set_string(y, j++, buf, len);
     }
     return s;
@@ -119,21 +124,21 @@ static ember_status normalizer_stops(cpu_kernel *k, const ember_node *node)
     p->stops = calloc(attr.n + 1, sizeof *p->stops);
     p->stop_len = calloc(attr.n + 1, sizeof *p->stop_len);
     if (p->stops == NULL || p->stop_len == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     p->n_stops = attr.n;
     for (size_t i = 0; i < attr.n; i++) {
         const ember_string *w = &attr.strings[i];
         p->stops[i] = malloc(2 * w->size + 4);
         if (p->stops[i] == NULL)
-            return string_oom(k);
-        p->stop_len[i] = case_map(string_bytes(w), w->size,
+            return cpu_fail_oom(k);
+        p->stop_len[i] = cpu_case_map(cpu_string_bytes(w), w->size,
                                   p->case_sensitive ? CASE_NONE : CASE_LOWER, p->turkish,
                                   p->stops[i]);
     }
     return EMBER_OK;
 }
 
-static ember_status normalizer_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_normalizer_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(normalizer_params));
     if (s != EMBER_OK)

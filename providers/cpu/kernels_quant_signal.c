@@ -1,10 +1,14 @@
 /*
- * Part of kernels_quant.c: the signal ops. DFT (opset 17: axis attribute
+ * Part of the quantization family: the signal ops. DFT (opset 17: axis attribute
  * and dft_length input; opset 20: axis as input 2), STFT, the Hann, Hamming
  * and Blackman windows, and MelWeightMatrix. Signals are real (trailing dim
  * 1) or complex (trailing dim 2, real then imaginary); the transforms are
  * direct O(n^2) sums over a table of twiddles, in double.
  */
+#include "kernels_quant.h"
+
+#include <cblas.h>
+#include <math.h>
 
 /* cos and sin of 2*pi*i/len for i in [0, len), in scratch. */
 static ember_status sig_twiddles(const cpu_kernel *k, ember_kernel_context *ctx, size_t len,
@@ -69,7 +73,7 @@ typedef struct dft_params {
 static ember_status sig_scalar(const cpu_kernel *k, ember_kernel_context *ctx, size_t index,
                                bool *has, int64_t *out)
 {
-    const ember_tensor *t = qx_optional(k, ctx, index);
+    const ember_tensor *t = cpu_opt_input(k, ctx, index);
     *has = t != NULL;
     if (t == NULL)
         return EMBER_OK;
@@ -141,8 +145,8 @@ static void dft_lines(void *arg, size_t begin, size_t end)
         double *in = j->buf + line * 2 * (g->n_in + g->out_len), *out = in + 2 * g->n_in;
         for (size_t t = 0; t < g->n_in; t++) {
             size_t base = ((o * g->n_in + t) * g->inner + i) * g->comps;
-            in[2 * t] = q_load(j->x->data, j->x->dtype, base);
-            in[2 * t + 1] = g->comps == 2 ? q_load(j->x->data, j->x->dtype, base + 1) : 0.0;
+            in[2 * t] = cpu_q_load(j->x->data, j->x->dtype, base);
+            in[2 * t + 1] = g->comps == 2 ? cpu_q_load(j->x->data, j->x->dtype, base + 1) : 0.0;
         }
         if (j->p->inverse && j->p->onesided)
             sig_irfft(j->tw, g->len, in, g->n_in, out);
@@ -151,7 +155,7 @@ static void dft_lines(void *arg, size_t begin, size_t end)
         for (size_t f = 0; f < g->out_len; f++) {
             size_t base = ((o * g->out_len + f) * g->inner + i) * g->out_comps;
             for (size_t c = 0; c < g->out_comps; c++)
-                q_store_float(j->y->data, j->y->dtype, base + c,
+                cpu_q_store_float(j->y->data, j->y->dtype, base + c,
                               g->out_comps == 1 ? out[f] : out[2 * f + c]);
         }
     }
@@ -186,7 +190,7 @@ static ember_status dft_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status dft_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_dft_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(dft_params));
     if (s != EMBER_OK)
@@ -214,7 +218,7 @@ static ember_status stft_window(const cpu_kernel *k, ember_kernel_context *ctx,
     ember_status s = sig_scalar(k, ctx, 3, &has_len, &flen);
     if (s != EMBER_OK)
         return s;
-    *win = qx_optional(k, ctx, 2);
+    *win = cpu_opt_input(k, ctx, 2);
     if (*win != NULL && (!(CPU_DT((*win)->dtype) & CPU_DT_FLOATS) || (*win)->rank != 1))
         return cpu_fail_shape(k, 2, *win, "expected a 1-D float window");
     if (has_len && flen < 1)
@@ -245,13 +249,13 @@ static void stft_frames(void *arg, size_t begin, size_t end)
         double *in = j->buf + item * 2 * (j->len + j->bins), *out = in + 2 * j->len;
         for (size_t t = 0; t < j->len; t++) {
             size_t base = (b * j->n + f * j->step + t) * j->comps;
-            double w = j->win != NULL ? q_load(j->win->data, j->win->dtype, t) : 1.0;
-            in[2 * t] = q_load(j->x->data, j->x->dtype, base) * w;
-            in[2 * t + 1] = j->comps == 2 ? q_load(j->x->data, j->x->dtype, base + 1) * w : 0.0;
+            double w = j->win != NULL ? cpu_q_load(j->win->data, j->win->dtype, t) : 1.0;
+            in[2 * t] = cpu_q_load(j->x->data, j->x->dtype, base) * w;
+            in[2 * t + 1] = j->comps == 2 ? cpu_q_load(j->x->data, j->x->dtype, base + 1) * w : 0.0;
         }
         sig_dft(j->tw, j->len, in, j->len, out, j->bins, false);
         for (size_t i = 0; i < 2 * j->bins; i++)
-            q_store_float(j->y->data, j->y->dtype, item * 2 * j->bins + i, out[i]);
+            cpu_q_store_float(j->y->data, j->y->dtype, item * 2 * j->bins + i, out[i]);
     }
 }
 
@@ -304,7 +308,7 @@ static ember_status stft_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status stft_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_stft_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(dft_params));
     if (s != EMBER_OK)
@@ -342,7 +346,7 @@ static ember_status win_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double N = p->periodic ? (double)size : (double)size - 1.0;
     for (int64_t i = 0; i < size; i++) {
         double a = 6.283185307179586 * (double)i / N;
-        rnd_store(y->data, (uint32_t)p->dtype, (size_t)i,
+        cpu_rnd_store(y->data, (uint32_t)p->dtype, (size_t)i,
                   p->a0 - p->a1 * cos(a) + p->a2 * cos(2.0 * a));
     }
     return EMBER_OK;
@@ -371,17 +375,17 @@ static ember_status win_create(cpu_kernel *k, const ember_node *node, double a0,
     return s;
 }
 
-static ember_status win_hann_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_win_hann_create(cpu_kernel *k, const ember_node *node)
 {
     return win_create(k, node, 0.5, 0.5, 0.0);
 }
 
-static ember_status win_hamming_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_win_hamming_create(cpu_kernel *k, const ember_node *node)
 {
     return win_create(k, node, 25.0 / 46.0, 21.0 / 46.0, 0.0);
 }
 
-static ember_status win_blackman_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_win_blackman_create(cpu_kernel *k, const ember_node *node)
 {
     return win_create(k, node, 0.42, 0.5, 0.08);
 }
@@ -398,9 +402,9 @@ static ember_status mel_number(const cpu_kernel *k, ember_kernel_context *ctx, s
         return s;
     if (cpu_tensor_numel(t) != 1)
         return cpu_fail_shape(k, index, t, "expected a scalar");
-    if (!q_loadable(t->dtype))
+    if (!cpu_q_loadable(t->dtype))
         return cpu_fail_dtype(k, index, t->dtype);
-    *out = q_load(t->data, t->dtype, 0);
+    *out = cpu_q_load(t->data, t->dtype, 0);
     return EMBER_OK;
 }
 
@@ -458,11 +462,11 @@ static ember_status mel_run(const cpu_kernel *k, ember_kernel_context *ctx)
     memset(w, 0, bins * mels * sizeof(double));
     mel_fill(w, bins, mels, edge);
     for (size_t i = 0; i < bins * mels; i++)
-        rnd_store(y->data, (uint32_t)p->dtype, i, w[i]);
+        cpu_rnd_store(y->data, (uint32_t)p->dtype, i, w[i]);
     return EMBER_OK;
 }
 
-static ember_status mel_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_mel_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(win_params));
     if (s != EMBER_OK)

@@ -1,5 +1,5 @@
 /*
- * RegexFullMatch (part of kernels_string.c): the pattern is RE2 syntax;
+ * RegexFullMatch (part of the string family): the pattern is RE2 syntax;
  * it is translated once at kernel_create into a POSIX extended regex
  * (with the GNU \b \B word boundaries of glibc) anchored at both ends,
  * and compiled with <regex.h>. The translation covers the RE2 features
@@ -12,6 +12,11 @@
  * Matching is on bytes: a bracket expression with a non-ASCII character
  * is refused.
  */
+#include "kernels_string.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 typedef struct regex_params {
     regex_t re;
@@ -386,7 +391,7 @@ static ember_status regex_compile(cpu_kernel *k, const char *pattern, size_t n)
     rx_state st = {.pat = pattern, .n = n, .cap = 16 * n + 16};
     st.out = malloc(st.cap);
     if (st.out == NULL)
-        return string_oom(k);
+        return cpu_fail_oom(k);
     st.out[0] = '\0';
     int cflags = REG_EXTENDED | REG_NOSUB;
     rx_translate(&st, &cflags);
@@ -418,9 +423,9 @@ static bool regex_matches(const regex_params *p, const ember_string *x, char *bu
 #ifdef REG_STARTEND
     regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)x->size};
     (void)buf;
-    return regexec(&p->re, string_bytes(x), 1, &m, REG_STARTEND) == 0;
+    return regexec(&p->re, cpu_string_bytes(x), 1, &m, REG_STARTEND) == 0;
 #else
-    if (memchr(string_bytes(x), '\0', x->size) != NULL)
+    if (memchr(cpu_string_bytes(x), '\0', x->size) != NULL)
         return false;
     if (x->size > 0)
         memcpy(buf, x->data, x->size);
@@ -434,7 +439,7 @@ static ember_status regex_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const regex_params *p = k->params;
     const ember_tensor *x = NULL;
     ember_tensor *y;
-    ember_status s = string_input(k, ctx, 0, &x);
+    ember_status s = cpu_string_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     s = cpu_output(k, ctx, 0, EMBER_DTYPE_BOOL, x->dims, x->rank, &y);
@@ -442,14 +447,14 @@ static ember_status regex_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK || n == 0)
         return s;
     char *buf;
-    s = k->host->ctx_scratch(ctx, string_max_size(x) + 1, (void **)&buf);
+    s = k->host->ctx_scratch(ctx, cpu_string_max_size(x) + 1, (void **)&buf);
     const ember_string *xs = x->data;
     for (size_t i = 0; s == EMBER_OK && i < n; i++)
         ((uint8_t *)y->data)[i] = regex_matches(p, &xs[i], buf) ? 1 : 0;
     return s;
 }
 
-static ember_status regex_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_regex_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(regex_params));
     if (s != EMBER_OK)
@@ -457,7 +462,7 @@ static ember_status regex_create(cpu_kernel *k, const ember_node *node)
     k->release = regex_release;
     char *pattern;
     size_t len;
-    s = string_attr_dup(k, node, "pattern", &pattern, &len);
+    s = cpu_string_attr_dup(k, node, "pattern", &pattern, &len);
     if (s == EMBER_OK && pattern == NULL)
         return k->host->fail(EMBER_E_INVALID_MODEL,
                              "node '%s' (%s): attribute 'pattern' is missing", k->name, k->op);

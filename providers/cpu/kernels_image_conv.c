@@ -1,11 +1,18 @@
 /*
  * ConvTranspose (any spatial rank; group, dilations, output_padding,
- * output_shape, auto_pad) and DeformConv, included by kernels_image.c.
+ * output_shape, auto_pad) and DeformConv, part of the image family.
  * Both compute in float64 with one GEMM per (batch, group):
  * ConvTranspose forms W^T X and scatters the columns into the output
  * (col2im); DeformConv gathers bilinear samples at the offset positions
  * into a column matrix and multiplies W by it.
  */
+#include "kernels_image.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- ConvTranspose ------------------------------------------------------- */
 
@@ -90,7 +97,7 @@ static ember_status ct_geometry(const cpu_kernel *k, const ember_tensor *x,
     }
     int64_t dims[CPU_MAX_RANK] = {(int64_t)g->n, (int64_t)g->m};
     memcpy(dims + 2, g->out, g->r * sizeof(int64_t));
-    if (!img_count_ok(dims, x->rank))
+    if (!cpu_img_count_ok(dims, x->rank))
         return cpu_fail_shape(k, 0, x, "the output element count overflows");
     return EMBER_OK;
 }
@@ -142,7 +149,7 @@ static ember_status ct_compute(const cpu_kernel *k, ember_kernel_context *ctx,
 {
     double *col;
     size_t rows = g->mg * g->ksize;
-    ember_status s = img_scratch(k, ctx, rows * g->in_size, sizeof(double), (void **)&col);
+    ember_status s = cpu_img_scratch(k, ctx, rows * g->in_size, sizeof(double), (void **)&col);
     if (s != EMBER_OK)
         return s;
     for (size_t i = 0; i < g->n * g->m; i++)
@@ -173,28 +180,28 @@ static ember_status convt_run(const cpu_kernel *k, ember_kernel_context *ctx)
         s = cpu_input(k, ctx, 1, &w);
     if (s != EMBER_OK)
         return s;
-    b = img_opt_input(k, ctx, 2);
+    b = cpu_opt_input(k, ctx, 2);
     s = ct_geometry(k, x, w, b, &g);
     if (s != EMBER_OK)
         return s;
     double *dx, *dw, *db = NULL, *dy;
-    s = img_load(k, ctx, 0, x, &dx);
+    s = cpu_img_load(k, ctx, 0, x, &dx);
     if (s == EMBER_OK)
-        s = img_load(k, ctx, 1, w, &dw);
+        s = cpu_img_load(k, ctx, 1, w, &dw);
     if (s == EMBER_OK && b != NULL)
-        s = img_load(k, ctx, 2, b, &db);
+        s = cpu_img_load(k, ctx, 2, b, &db);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, g.n * g.m * g.out_size, sizeof(double), (void **)&dy);
+        s = cpu_img_scratch(k, ctx, g.n * g.m * g.out_size, sizeof(double), (void **)&dy);
     if (s == EMBER_OK)
         s = ct_compute(k, ctx, &g, dx, dw, db, dy);
     if (s != EMBER_OK)
         return s;
     int64_t dims[CPU_MAX_RANK] = {(int64_t)g.n, (int64_t)g.m};
     memcpy(dims + 2, g.out, g.r * sizeof(int64_t));
-    return img_emit(k, ctx, 0, x->dtype, dims, x->rank, dy);
+    return cpu_img_emit(k, ctx, 0, x->dtype, dims, x->rank, dy);
 }
 
-static ember_status img_create_convtranspose(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_convtranspose(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(convt_params));
     if (s != EMBER_OK)
@@ -354,7 +361,7 @@ static ember_status dc_compute(const cpu_kernel *k, ember_kernel_context *ctx,
     const convt_geom *g = &dg->g;
     size_t K = g->ksize, P = g->out_size, rows = g->cg * K;
     dc_job j = {dg, NULL, NULL, NULL, NULL};
-    ember_status s = img_scratch(k, ctx, g->c * K * P, sizeof(double), (void **)&j.col);
+    ember_status s = cpu_img_scratch(k, ctx, g->c * K * P, sizeof(double), (void **)&j.col);
     if (s != EMBER_OK)
         return s;
     for (size_t n = 0; n < g->n; n++) {
@@ -387,16 +394,16 @@ static ember_status deform_run(const cpu_kernel *k, ember_kernel_context *ctx)
         s = cpu_input(k, ctx, i, &t[i]);
     if (s != EMBER_OK)
         return s;
-    t[3] = img_opt_input(k, ctx, 3);
-    t[4] = img_opt_input(k, ctx, 4);
+    t[3] = cpu_opt_input(k, ctx, 3);
+    t[4] = cpu_opt_input(k, ctx, 4);
     s = dc_geometry(k, t, &dg);
     double *v[5] = {NULL}, *y;
     for (size_t i = 0; s == EMBER_OK && i < 5; i++) {
         if (t[i] != NULL)
-            s = img_load(k, ctx, i, t[i], &v[i]);
+            s = cpu_img_load(k, ctx, i, t[i], &v[i]);
     }
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, dg.g.n * dg.oc * dg.g.out_size, sizeof(double),
+        s = cpu_img_scratch(k, ctx, dg.g.n * dg.oc * dg.g.out_size, sizeof(double),
                         (void **)&y);
     if (s == EMBER_OK)
         s = dc_compute(k, ctx, &dg, v, y);
@@ -404,10 +411,10 @@ static ember_status deform_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return s;
     int64_t dims[CPU_MAX_RANK] = {(int64_t)dg.g.n, (int64_t)dg.oc};
     memcpy(dims + 2, dg.g.out, dg.g.r * sizeof(int64_t));
-    return img_emit(k, ctx, 0, t[0]->dtype, dims, t[0]->rank, y);
+    return cpu_img_emit(k, ctx, 0, t[0]->dtype, dims, t[0]->rank, y);
 }
 
-static ember_status img_create_deformconv(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_deformconv(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(deform_params));
     if (s != EMBER_OK)

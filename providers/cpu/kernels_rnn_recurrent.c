@@ -1,5 +1,5 @@
 /*
- * RNN, GRU and LSTM (every opset), part of kernels_rnn.c. Gate orders:
+ * RNN, GRU and LSTM (every opset), part of the rnn family. Gate orders:
  * GRU z,r,h; LSTM i,o,f,c (peepholes i,o,f). Directions forward, reverse
  * and bidirectional; layout 0 (X [S,B,I], Y [S,D,B,H], Y_h [D,B,H]) or 1
  * (X [B,S,I], Y [B,S,D,H], Y_h [B,D,H]); clip, input_forget,
@@ -7,6 +7,10 @@
  * sequence_lens: steps past a batch entry's length give Y = 0 and keep its
  * state.
  */
+#include "kernels_rnn.h"
+
+#include <cblas.h>
+#include <math.h>
 
 enum { REC_RNN, REC_GRU, REC_LSTM };
 enum {
@@ -277,7 +281,7 @@ static ember_status rec_outputs(const cpu_kernel *k, ember_kernel_context *ctx, 
     ember_status s = EMBER_OK;
     if (p->layout) {
         double *t;
-        s = rnn_alloc(ctx, k, S * D * Bt * H + 2 * D * Bt * H, &t);
+        s = cpu_rnn_alloc(ctx, k, S * D * Bt * H + 2 * D * Bt * H, &t);
         if (s != EMBER_OK)
             return s;
         double *th = t + S * D * Bt * H, *tc = th + D * Bt * H;
@@ -304,11 +308,11 @@ static ember_status rec_outputs(const cpu_kernel *k, ember_kernel_context *ctx, 
         memcpy(hd, h1, sizeof hd);
     }
     if (p->want[0])
-        s = rnn_store(k, ctx, 0, dtype, yd, 4, j->y);
+        s = cpu_rnn_store(k, ctx, 0, dtype, yd, 4, j->y);
     if (s == EMBER_OK && p->want[1])
-        s = rnn_store(k, ctx, 1, dtype, hd, 3, j->yh);
+        s = cpu_rnn_store(k, ctx, 1, dtype, hd, 3, j->yh);
     if (s == EMBER_OK && p->want[2] && p->cell == REC_LSTM)
-        s = rnn_store(k, ctx, 2, dtype, hd, 3, j->yc);
+        s = cpu_rnn_store(k, ctx, 2, dtype, hd, 3, j->yc);
     return s;
 }
 
@@ -324,22 +328,22 @@ static ember_status rec_run(const cpu_kernel *k, ember_kernel_context *ctx)
         if (i < 3)
             s = cpu_input(k, ctx, i, &in[i]);
         else if (i < 6 || p->cell == REC_LSTM)
-            in[i] = rnn_opt_input(k, ctx, i);
+            in[i] = cpu_opt_input(k, ctx, i);
         if (s == EMBER_OK && in[i] != NULL && i != 4)
-            s = rnn_check_float_input(k, i, in[i]);
+            s = cpu_rnn_check_float_input(k, i, in[i]);
     }
     if (s == EMBER_OK)
         s = rec_check(k, in, &j);
     double *buf[8] = {NULL};
     for (size_t i = 0; i < 8 && s == EMBER_OK; i++)
         if (in[i] != NULL)
-            s = rnn_load(ctx, k, in[i], &buf[i]);
+            s = cpu_rnn_load(ctx, k, in[i], &buf[i]);
     size_t GH = j.G * j.H, state = j.D * j.Bt * j.H;
     double *work = NULL;
     if (s == EMBER_OK)
-        s = rnn_alloc(ctx, k, j.S * state + 2 * state + GH + 3 * j.H, &work);
+        s = cpu_rnn_alloc(ctx, k, j.S * state + 2 * state + GH + 3 * j.H, &work);
     if (s == EMBER_OK)
-        s = rnn_alloc(ctx, k, j.D * j.S * j.Bt * GH, &j.xw);
+        s = cpu_rnn_alloc(ctx, k, j.D * j.S * j.Bt * GH, &j.xw);
     if (s != EMBER_OK)
         return s;
     j.x = buf[0];
@@ -361,7 +365,7 @@ static ember_status rec_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return rec_outputs(k, ctx, &j, in[0]->dtype);
 }
 
-static ember_status rec_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rec_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(rec_params));
     if (s != EMBER_OK)
@@ -400,7 +404,7 @@ static ember_status rec_create(cpu_kernel *k, const ember_node *node)
                              "invalid",
                              k->name, k->op);
     for (size_t i = 0; i < 3; i++)
-        p->want[i] = rnn_wants_output(k->host, node, i);
+        p->want[i] = cpu_rnn_wants_output(k->host, node, i);
     k->run = NULL;
     s = rec_decode_acts(k, node, p);
     k->run = rec_run;

@@ -1,5 +1,7 @@
 /*
- * Included by kernels_cast.c: the activations beyond Relu/Sigmoid/Tanh.
+ * The activations beyond Relu/Sigmoid/Tanh, with their own registration
+ * table; Shrink reads its integer types through the Cast family's element
+ * access (kernels_cast.h).
  *
  * The elementwise ones (LeakyRelu, Elu, Selu, Celu, Gelu, HardSigmoid,
  * HardSwish, Softplus, Softsign, Shrink, ThresholdedRelu, Mish, Swish)
@@ -9,6 +11,11 @@
  * inner] like Softmax: before opset 13 `axis` coerces the input to 2-D
  * (len is the product of dims [axis, rank)); from 13 on it names one dim.
  */
+#include "kernels_cast.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
 
 enum {
     ACT_LEAKY_RELU,
@@ -109,9 +116,9 @@ static void act_range(void *arg, size_t begin, size_t end)
     default: { /* Shrink's integers */
         cast_spec c = {w->dtype, w->dtype, false, ROUND_UP, false};
         for (size_t i = lo; i < hi; i++) {
-            num v = load_num(w->in, w->dtype, i);
+            num v = cpu_load_num(w->in, w->dtype, i);
             double y = act_eval_d(p, num_as_double(v));
-            store_num(&c, w->out, i, (CPU_DT(w->dtype) & CPU_DT_SIGNED) ? num_int((int64_t)y)
+            cpu_store_num(&c, w->out, i, (CPU_DT(w->dtype) & CPU_DT_SIGNED) ? num_int((int64_t)y)
                                                                         : num_uint((uint64_t)y));
         }
         break;
@@ -344,19 +351,23 @@ static ember_status create_axis(cpu_kernel *k, const ember_node *node)
     return cpu_attr_int(k, node, "axis", p->coerce_2d ? 1 : -1, &p->axis);
 }
 
-#define CAST_ACT_ENTRIES                                                                    \
-    {"LeakyRelu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                          \
-    {"Elu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                                \
-    {"Selu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                               \
-    {"Celu", 12, CPU_OPSET_MAX, cpu_check_float, create_act},                              \
-    {"Gelu", 20, CPU_OPSET_MAX, cpu_check_float, create_act},                              \
-    {"HardSigmoid", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                        \
-    {"HardSwish", 14, CPU_OPSET_MAX, cpu_check_float, create_act},                         \
-    {"Softplus", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                           \
-    {"Softsign", 1, CPU_OPSET_MAX, cpu_check_float, create_act},                           \
-    {"Shrink", 9, CPU_OPSET_MAX, check_act_shrink, create_act},                            \
-    {"ThresholdedRelu", 10, CPU_OPSET_MAX, cpu_check_float, create_act},                   \
-    {"Mish", 18, CPU_OPSET_MAX, cpu_check_float, create_act},                              \
-    {"Swish", 24, CPU_OPSET_MAX, cpu_check_float, create_act},                             \
-    {"LogSoftmax", 1, CPU_OPSET_MAX, cpu_check_float, create_axis},                        \
+/* ---- registration ------------------------------------------------------ */
+
+const cpu_op_entry cpu_ops_cast_act[] = {
+    {"LeakyRelu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Elu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Selu", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Celu", 12, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Gelu", 20, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"HardSigmoid", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"HardSwish", 14, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Softplus", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Softsign", 1, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Shrink", 9, CPU_OPSET_MAX, check_act_shrink, create_act},
+    {"ThresholdedRelu", 10, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Mish", 18, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"Swish", 24, CPU_OPSET_MAX, cpu_check_float, create_act},
+    {"LogSoftmax", 1, CPU_OPSET_MAX, cpu_check_float, create_axis},
     {"Hardmax", 1, CPU_OPSET_MAX, cpu_check_float, create_axis},
+    {NULL, 0, 0, NULL, NULL},
+};

@@ -1,9 +1,13 @@
 /*
- * Part of kernels_shape.c (included there; uses its helpers): the
+ * Part of the shape family (helpers in kernels_shape.c): the
  * rearranging ops (CenterCropPad, DepthToSpace, SpaceToDepth,
  * ReverseSequence, Compress, Trilu) and the generators (Range,
  * ConstantOfShape, EyeLike, OneHot, Size, NonZero).
  */
+#include "kernels_shape.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 /* ---- CenterCropPad ----------------------------------------------------- */
 
@@ -39,9 +43,9 @@ static ember_status ccp_run(const cpu_kernel *k, ember_kernel_context *ctx)
     int64_t shape[CPU_MAX_RANK], dims[CPU_MAX_RANK];
     size_t n;
     ccp_map m = {0, NULL, {0}, {0}};
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = shp_read_list(k, ctx, 1, shape, CPU_MAX_RANK, &n);
+        s = cpu_shp_read_list(k, ctx, 1, shape, CPU_MAX_RANK, &n);
     if (s != EMBER_OK)
         return s;
     size_t n_axes = p->n_axes ? p->n_axes : x->rank;
@@ -62,10 +66,10 @@ static ember_status ccp_run(const cpu_kernel *k, ember_kernel_context *ctx)
         int64_t dim = x->dims[a];
         m.offset[a] = shape[i] < dim ? -((dim - shape[i]) / 2) : (shape[i] - dim) / 2;
     }
-    return shp_emit_map(k, ctx, x, dims, x->rank, ccp_src, &m, NULL);
+    return cpu_shp_emit_map(k, ctx, x, dims, x->rank, ccp_src, &m, NULL);
 }
 
-static ember_status ccp_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_ccp_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(ccp_params));
     if (s != EMBER_OK)
@@ -117,7 +121,7 @@ static ember_status d2s_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const d2s_params *p = k->params;
     const ember_tensor *x;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     if (x->rank != 4)
@@ -143,7 +147,7 @@ static ember_status d2s_run(const cpu_kernel *k, ember_kernel_context *ctx)
         dims[2] = x->dims[2] / b;
         dims[3] = x->dims[3] / b;
     }
-    return shp_emit_map(k, ctx, x, dims, 4, depth_to_space ? d2s_src : s2d_src, &m, NULL);
+    return cpu_shp_emit_map(k, ctx, x, dims, 4, depth_to_space ? d2s_src : s2d_src, &m, NULL);
 }
 
 static ember_status d2s_decode(cpu_kernel *k, const ember_node *node, bool has_mode)
@@ -175,12 +179,12 @@ static ember_status d2s_decode(cpu_kernel *k, const ember_node *node, bool has_m
     return EMBER_OK;
 }
 
-static ember_status d2s_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_d2s_create(cpu_kernel *k, const ember_node *node)
 {
     return d2s_decode(k, node, k->opset >= 11);
 }
 
-static ember_status s2d_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_s2d_create(cpu_kernel *k, const ember_node *node)
 {
     return d2s_decode(k, node, k->opset >= 28);
 }
@@ -215,9 +219,9 @@ static ember_status revseq_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const revseq_params *p = k->params;
     const ember_tensor *x, *lens;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = shp_index_input(k, ctx, 1, &lens);
+        s = cpu_shp_index_input(k, ctx, 1, &lens);
     if (s != EMBER_OK)
         return s;
     revseq_map m = {x->rank, (size_t)p->batch_axis, (size_t)p->time_axis, lens, {0}};
@@ -228,13 +232,13 @@ static ember_status revseq_run(const cpu_kernel *k, ember_kernel_context *ctx)
     for (size_t i = 0; i < (size_t)lens->dims[0]; i++) {
         int64_t v = shp_index_at(lens, i);
         if (v < 0 || v > x->dims[m.time_axis])
-            return shp_fail_index(k, 1, i, v, x->dims[m.time_axis] + 1);
+            return cpu_shp_fail_index(k, 1, i, v, x->dims[m.time_axis] + 1);
     }
     shp_strides(x->dims, x->rank, m.stride);
-    return shp_emit_map(k, ctx, x, x->dims, x->rank, revseq_src, &m, NULL);
+    return cpu_shp_emit_map(k, ctx, x, x->dims, x->rank, revseq_src, &m, NULL);
 }
 
-static ember_status revseq_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_revseq_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(revseq_params));
     if (s != EMBER_OK)
@@ -283,7 +287,7 @@ static ember_status compress_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const compress_params *p = k->params;
     const ember_tensor *x, *cond;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &cond);
     if (s != EMBER_OK)
@@ -322,7 +326,7 @@ static ember_status compress_run(const cpu_kernel *k, ember_kernel_context *ctx)
                          : s;
 }
 
-static ember_status compress_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_compress_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(compress_params));
     if (s != EMBER_OK)
@@ -338,9 +342,9 @@ static ember_status compress_create(cpu_kernel *k, const ember_node *node)
 static ember_status trilu_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const int64_t *upper = k->params;
-    const ember_tensor *x, *kt = shp_opt_input(k, ctx, 1);
+    const ember_tensor *x, *kt = cpu_opt_input(k, ctx, 1);
     int64_t diag = 0;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     if (x->dtype == EMBER_DTYPE_STRING)
@@ -376,7 +380,7 @@ static ember_status trilu_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status trilu_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_trilu_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(int64_t));
     k->run = trilu_run;
@@ -411,8 +415,8 @@ static ember_status range_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s != EMBER_OK)
         return s;
     uint32_t dt = t0->dtype;
-    double start = shp_get(t0->data, dt, 0), limit = shp_get(t1->data, dt, 0);
-    double delta = shp_get(t2->data, dt, 0);
+    double start = cpu_get_f64(t0->data, dt, 0), limit = cpu_get_f64(t1->data, dt, 0);
+    double delta = cpu_get_f64(t2->data, dt, 0);
     if (delta == 0.0)
         return cpu_fail_shape(k, 2, t2, "delta is 0");
     double count = ceil((limit - start) / delta);
@@ -436,7 +440,7 @@ static ember_status range_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status range_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_range_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = range_run;
@@ -455,7 +459,7 @@ static ember_status cos_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const cos_params *p = k->params;
     int64_t dims[CPU_MAX_RANK];
     size_t rank;
-    ember_status s = shp_read_list(k, ctx, 0, dims, CPU_MAX_RANK, &rank);
+    ember_status s = cpu_shp_read_list(k, ctx, 0, dims, CPU_MAX_RANK, &rank);
     if (s != EMBER_OK)
         return s;
     for (size_t d = 0; d < rank; d++) {
@@ -472,7 +476,7 @@ static ember_status cos_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status cos_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_cos_create(cpu_kernel *k, const ember_node *node)
 {
     ember_attr attr;
     ember_status s = cpu_kernel_params(k, sizeof(cos_params));
@@ -527,7 +531,7 @@ static ember_status eyelike_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status eyelike_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_eyelike_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(eyelike_params));
     if (s != EMBER_OK)
@@ -556,7 +560,7 @@ static ember_status onehot_inputs(const cpu_kernel *k, ember_kernel_context *ctx
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &d);
     if (s == EMBER_OK)
-        s = shp_data_input(k, ctx, 2, values);
+        s = cpu_shp_data_input(k, ctx, 2, values);
     if (s != EMBER_OK)
         return s;
     if (!shp_is_numeric((*idx)->dtype))
@@ -567,7 +571,7 @@ static ember_status onehot_inputs(const cpu_kernel *k, ember_kernel_context *ctx
         return cpu_fail_shape(k, 1, d, "depth must hold one value");
     if (cpu_tensor_numel(*values) != 2)
         return cpu_fail_shape(k, 2, *values, "values must hold two elements");
-    double dv = shp_get(d->data, d->dtype, 0);
+    double dv = cpu_get_f64(d->data, d->dtype, 0);
     if (!(dv >= 1.0 && dv < 9e15))
         return cpu_fail_shape(k, 1, d, "depth must be positive");
     *depth = (int64_t)dv;
@@ -597,7 +601,7 @@ static ember_status onehot_run(const cpu_kernel *k, ember_kernel_context *ctx)
     size_t inner = cpu_numel(idx->dims + axis, idx->rank - axis);
     for (size_t o = 0; s == EMBER_OK && o < outer; o++) {
         for (size_t i = 0; s == EMBER_OK && i < inner; i++) {
-            double dv = shp_get(idx->data, idx->dtype, o * inner + i);
+            double dv = cpu_get_f64(idx->data, idx->dtype, o * inner + i);
             int64_t v = dv > -9e18 && dv < 9e18 ? (int64_t)dv : INT64_MIN;
             v = v < 0 ? v + depth : v;
             for (int64_t c = 0; s == EMBER_OK && c < depth; c++)
@@ -607,7 +611,7 @@ static ember_status onehot_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status onehot_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_onehot_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(int64_t));
     k->run = onehot_run;
@@ -628,7 +632,7 @@ static ember_status size_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status size_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_size_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = size_run;
@@ -647,7 +651,7 @@ static ember_status nonzero_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return cpu_fail_dtype(k, 0, x->dtype);
     size_t n = cpu_tensor_numel(x), nnz = 0, rank = x->rank ? x->rank : 1;
     for (size_t i = 0; i < n; i++)
-        nnz += shp_get(x->data, x->dtype, i) != 0.0;
+        nnz += cpu_get_f64(x->data, x->dtype, i) != 0.0;
     int64_t dims[2] = {(int64_t)rank, (int64_t)nnz};
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, EMBER_DTYPE_INT64, dims, 2, &y);
@@ -655,7 +659,7 @@ static ember_status nonzero_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return s;
     int64_t *out = y->data;
     for (size_t i = 0, j = 0; i < n; i++) {
-        if (shp_get(x->data, x->dtype, i) == 0.0)
+        if (cpu_get_f64(x->data, x->dtype, i) == 0.0)
             continue;
         size_t rem = i;
         for (size_t d = x->rank; d-- > 0;) {
@@ -669,7 +673,7 @@ static ember_status nonzero_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status nonzero_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_nonzero_create(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     k->run = nonzero_run;

@@ -1,8 +1,15 @@
 /*
- * LpPool, GlobalMaxPool, GlobalLpPool and MaxUnpool, included by
- * kernels_image.c. LpPool uses the shared window geometry (cpu_window.c);
+ * LpPool, GlobalMaxPool, GlobalLpPool and MaxUnpool, part of the image
+ * family. LpPool uses the shared window geometry (cpu_window.c);
  * pads contribute zeros to the sum.
  */
+#include "kernels_image.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- LpPool -------------------------------------------------------------- */
 
@@ -65,7 +72,7 @@ static ember_status lppool_run(const cpu_kernel *k, ember_kernel_context *ctx)
     cpu_window w;
     ember_status s = cpu_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = img_need_numeric(k, 0, x);
+        s = cpu_img_need_numeric(k, 0, x);
     if (s == EMBER_OK)
         s = cpu_window_resolve(k, &p->win, x, NULL, &w);
     if (s != EMBER_OK)
@@ -76,16 +83,16 @@ static ember_status lppool_run(const cpu_kernel *k, ember_kernel_context *ctx)
         j.in_stride[d - 1] = j.in_stride[d] * w.in[d];
     int64_t dims[CPU_MAX_RANK] = {x->dims[0], x->dims[1]};
     memcpy(dims + 2, w.out, w.rank * sizeof(int64_t));
-    if (!img_count_ok(dims, x->rank))
+    if (!cpu_img_count_ok(dims, x->rank))
         return cpu_fail_shape(k, 0, x, "the output element count overflows");
     size_t planes = (size_t)(x->dims[0] * x->dims[1]);
-    s = img_load(k, ctx, 0, x, (double **)&j.x);
+    s = cpu_img_load(k, ctx, 0, x, (double **)&j.x);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, planes * w.out_size, sizeof(double), (void **)&j.y);
+        s = cpu_img_scratch(k, ctx, planes * w.out_size, sizeof(double), (void **)&j.y);
     if (s != EMBER_OK)
         return s;
     cpu_parallel(ctx, k, planes, planes * w.out_size * w.kernel_size * 8, lp_planes, &j);
-    return img_emit(k, ctx, 0, x->dtype, dims, x->rank, j.y);
+    return cpu_img_emit(k, ctx, 0, x->dtype, dims, x->rank, j.y);
 }
 
 static ember_status img_lp_attr(cpu_kernel *k, const ember_node *node, double *out)
@@ -106,7 +113,7 @@ static ember_status img_lp_attr(cpu_kernel *k, const ember_node *node, double *o
     return s;
 }
 
-static ember_status img_create_lppool(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_lppool(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(lppool_params));
     if (s != EMBER_OK)
@@ -132,7 +139,7 @@ static ember_status global_img_run(const cpu_kernel *k, ember_kernel_context *ct
     const ember_tensor *x;
     ember_status s = cpu_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = img_need_numeric(k, 0, x);
+        s = cpu_img_need_numeric(k, 0, x);
     if (s == EMBER_OK && (x->rank < 2 || x->rank > CPU_MAX_RANK))
         return cpu_fail_shape(k, 0, x, "expected [N, C, spatial...]");
     if (s != EMBER_OK)
@@ -142,9 +149,9 @@ static ember_status global_img_run(const cpu_kernel *k, ember_kernel_context *ct
     if (p->is_max && size == 0 && planes > 0)
         return cpu_fail_shape(k, 0, x, "the spatial dims are empty");
     double *v, *y;
-    s = img_load(k, ctx, 0, x, &v);
+    s = cpu_img_load(k, ctx, 0, x, &v);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, planes, sizeof(double), (void **)&y);
+        s = cpu_img_scratch(k, ctx, planes, sizeof(double), (void **)&y);
     if (s != EMBER_OK)
         return s;
     for (size_t pl = 0; pl < planes; pl++) {
@@ -158,10 +165,10 @@ static ember_status global_img_run(const cpu_kernel *k, ember_kernel_context *ct
     int64_t dims[CPU_MAX_RANK];
     for (size_t d = 0; d < x->rank; d++)
         dims[d] = d < 2 ? x->dims[d] : 1;
-    return img_emit(k, ctx, 0, x->dtype, dims, x->rank, y);
+    return cpu_img_emit(k, ctx, 0, x->dtype, dims, x->rank, y);
 }
 
-static ember_status img_create_global_maxpool(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_global_maxpool(cpu_kernel *k, const ember_node *node)
 {
     (void)node;
     ember_status s = cpu_kernel_params(k, sizeof(global_params));
@@ -172,7 +179,7 @@ static ember_status img_create_global_maxpool(cpu_kernel *k, const ember_node *n
     return EMBER_OK;
 }
 
-static ember_status img_create_global_lppool(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_global_lppool(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(global_params));
     if (s != EMBER_OK)
@@ -214,7 +221,7 @@ static ember_status mu_out_shape(const cpu_kernel *k, ember_kernel_context *ctx,
                                  const ember_tensor *x, const int64_t *inferred,
                                  int64_t *dims)
 {
-    const ember_tensor *shape = img_opt_input(k, ctx, 2);
+    const ember_tensor *shape = cpu_opt_input(k, ctx, 2);
     memcpy(dims, inferred, x->rank * sizeof(int64_t));
     if (shape == NULL)
         return EMBER_OK;
@@ -224,7 +231,7 @@ static ember_status mu_out_shape(const cpu_kernel *k, ember_kernel_context *ctx,
         return s;
     if (n != x->rank)
         return cpu_fail_shape(k, 2, shape, "output_shape must hold one value per dim of input 0");
-    if (!img_count_ok(dims, n))
+    if (!cpu_img_count_ok(dims, n))
         return cpu_fail_shape(k, 2, shape, "output_shape is negative or overflows");
     for (size_t d = 0; d < n; d++) {
         if (dims[d] < inferred[d])
@@ -274,7 +281,7 @@ static ember_status maxunpool_run(const cpu_kernel *k, ember_kernel_context *ctx
     return EMBER_OK;
 }
 
-static ember_status img_create_maxunpool(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_maxunpool(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(maxunpool_params));
     if (s != EMBER_OK)

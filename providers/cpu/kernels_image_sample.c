@@ -1,9 +1,16 @@
 /*
  * GridSample (opsets 16 and 20+, any spatial rank), AffineGrid and
- * RoiAlign, included by kernels_image.c. Follows the ONNX reference
+ * RoiAlign, part of the image family. Follows the ONNX reference
  * implementation's formulas (coordinates denormalised in float32 as it
  * does, so ties round the same way).
  */
+#include "kernels_image.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- GridSample ---------------------------------------------------------- */
 
@@ -169,7 +176,7 @@ static ember_status gridsample_run(const cpu_kernel *k, ember_kernel_context *ct
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &grid);
     if (s == EMBER_OK)
-        s = img_need_numeric(k, 0, x);
+        s = cpu_img_need_numeric(k, 0, x);
     if (s == EMBER_OK)
         s = gs_check(k, x, grid);
     if (s != EMBER_OK)
@@ -180,11 +187,11 @@ static ember_status gridsample_run(const cpu_kernel *k, ember_kernel_context *ct
     int64_t dims[CPU_MAX_RANK] = {x->dims[0], x->dims[1]};
     memcpy(dims + 2, grid->dims + 1, j.r * sizeof(int64_t));
     size_t n_out = j.n * j.c * j.out_size;
-    s = img_load(k, ctx, 0, x, (double **)&j.x);
+    s = cpu_img_load(k, ctx, 0, x, (double **)&j.x);
     if (s == EMBER_OK)
-        s = img_load(k, ctx, 1, grid, (double **)&j.grid);
+        s = cpu_img_load(k, ctx, 1, grid, (double **)&j.grid);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, n_out, sizeof(double), (void **)&j.y);
+        s = cpu_img_scratch(k, ctx, n_out, sizeof(double), (void **)&j.y);
     if (s != EMBER_OK)
         return s;
     if (j.in_size == 0) {
@@ -193,10 +200,10 @@ static ember_status gridsample_run(const cpu_kernel *k, ember_kernel_context *ct
     } else {
         cpu_parallel(ctx, k, j.n * j.out_size, n_out * 16, gs_points, &j);
     }
-    return img_emit(k, ctx, 0, x->dtype, dims, x->rank, j.y);
+    return cpu_img_emit(k, ctx, 0, x->dtype, dims, x->rank, j.y);
 }
 
-static ember_status img_create_gridsample(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_gridsample(cpu_kernel *k, const ember_node *node)
 {
     static const char *const modes[] = {"nearest", "linear", "cubic", "bilinear", "bicubic"};
     static const char *const pads[] = {"zeros", "border", "reflection"};
@@ -205,10 +212,10 @@ static ember_status img_create_gridsample(cpu_kernel *k, const ember_node *node)
         return s;
     gridsample_params *p = k->params;
     int64_t align = 0;
-    s = img_attr_enum(k, node, "mode", k->opset >= 20 ? "linear" : "bilinear", modes, 5,
+    s = cpu_img_attr_enum(k, node, "mode", k->opset >= 20 ? "linear" : "bilinear", modes, 5,
                       &p->mode);
     if (s == EMBER_OK)
-        s = img_attr_enum(k, node, "padding_mode", "zeros", pads, 3, &p->padding);
+        s = cpu_img_attr_enum(k, node, "padding_mode", "zeros", pads, 3, &p->padding);
     if (s == EMBER_OK)
         s = cpu_attr_int(k, node, "align_corners", 0, &align);
     if (p->mode >= 3)
@@ -252,13 +259,13 @@ static ember_status affine_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (theta->rank != 3 || theta->dims[0] != sz[0] || theta->dims[1] != (int64_t)r ||
         theta->dims[2] != (int64_t)r + 1)
         return cpu_fail_shape(k, 0, theta, "expected [N, 2, 3] (2-D) or [N, 3, 4] (3-D)");
-    if (!img_count_ok(sz, n_sz))
+    if (!cpu_img_count_ok(sz, n_sz))
         return cpu_fail_shape(k, 1, size, "sizes are negative or their product overflows");
     double *th, *y;
     size_t pts = cpu_numel(sz + 2, r), n = (size_t)sz[0];
-    s = img_load(k, ctx, 0, theta, &th);
+    s = cpu_img_load(k, ctx, 0, theta, &th);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, n * pts * r, sizeof(double), (void **)&y);
+        s = cpu_img_scratch(k, ctx, n * pts * r, sizeof(double), (void **)&y);
     if (s != EMBER_OK)
         return s;
     for (size_t b = 0; b < n; b++) {
@@ -282,10 +289,10 @@ static ember_status affine_run(const cpu_kernel *k, ember_kernel_context *ctx)
     int64_t dims[5] = {sz[0]};
     memcpy(dims + 1, sz + 2, r * sizeof(int64_t));
     dims[r + 1] = (int64_t)r;
-    return img_emit(k, ctx, 0, theta->dtype, dims, r + 2, y);
+    return cpu_img_emit(k, ctx, 0, theta->dtype, dims, r + 2, y);
 }
 
-static ember_status img_create_affine_grid(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_affine_grid(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(affine_params));
     if (s != EMBER_OK)
@@ -442,23 +449,23 @@ static ember_status roialign_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ra_job j = {p, NULL, NULL, bi->data, NULL, rois->dims[0], x->dims[1], x->dims[2],
                 x->dims[3]};
     int64_t dims[4] = {rois->dims[0], x->dims[1], p->out_h, p->out_w};
-    if (!img_count_ok(dims, 4))
+    if (!cpu_img_count_ok(dims, 4))
         return cpu_fail_shape(k, 1, rois, "the output element count overflows");
-    s = img_load(k, ctx, 0, x, (double **)&j.x);
+    s = cpu_img_load(k, ctx, 0, x, (double **)&j.x);
     if (s == EMBER_OK)
-        s = img_load(k, ctx, 1, rois, (double **)&j.rois);
+        s = cpu_img_load(k, ctx, 1, rois, (double **)&j.rois);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, cpu_numel(dims, 4), sizeof(double), (void **)&j.y);
+        s = cpu_img_scratch(k, ctx, cpu_numel(dims, 4), sizeof(double), (void **)&j.y);
     if (s != EMBER_OK)
         return s;
     if (j.h > 0 && j.w > 0)
         cpu_parallel(ctx, k, (size_t)j.n, cpu_numel(dims, 4) * 16, ra_rois, &j);
     else
         memset(j.y, 0, cpu_numel(dims, 4) * sizeof(double));
-    return img_emit(k, ctx, 0, x->dtype, dims, 4, j.y);
+    return cpu_img_emit(k, ctx, 0, x->dtype, dims, 4, j.y);
 }
 
-static ember_status img_create_roialign(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_roialign(cpu_kernel *k, const ember_node *node)
 {
     static const char *const modes[] = {"avg", "max"};
     static const char *const ctms[] = {"output_half_pixel", "half_pixel"};
@@ -468,9 +475,9 @@ static ember_status img_create_roialign(cpu_kernel *k, const ember_node *node)
     roialign_params *p = k->params;
     int mode = 0, ctm = 0;
     float scale = 1.0f;
-    s = img_attr_enum(k, node, "mode", "avg", modes, 2, &mode);
+    s = cpu_img_attr_enum(k, node, "mode", "avg", modes, 2, &mode);
     if (s == EMBER_OK && k->opset >= 16)
-        s = img_attr_enum(k, node, "coordinate_transformation_mode", "half_pixel", ctms, 2,
+        s = cpu_img_attr_enum(k, node, "coordinate_transformation_mode", "half_pixel", ctms, 2,
                           &ctm);
     if (s == EMBER_OK)
         s = cpu_attr_int(k, node, "output_height", 1, &p->out_h);

@@ -1,10 +1,17 @@
 /*
- * Resize (opsets 10-19) and Upsample (7-10), included by kernels_image.c.
+ * Resize (opsets 10-19) and Upsample (7-10), part of the image family.
  * Resizing is separable: each resized axis is one pass that maps every
  * output index to a few input taps with weights (nearest: one tap chosen
  * by nearest_mode; linear: 2; cubic: 4; antialias widens the filter when
  * downsampling). Follows the ONNX reference implementation's formulas.
  */
+#include "kernels_image.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
 enum {
@@ -220,13 +227,13 @@ static ember_status rs_axis_pass(const cpu_kernel *k, ember_kernel_context *ctx,
     int64_t *idx;
     double *w;
     bool *ok;
-    ember_status s = img_scratch(k, ctx, no * n, sizeof(int64_t), (void **)&idx);
+    ember_status s = cpu_img_scratch(k, ctx, no * n, sizeof(int64_t), (void **)&idx);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, no * n, sizeof(double), (void **)&w);
+        s = cpu_img_scratch(k, ctx, no * n, sizeof(double), (void **)&w);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, no, sizeof(bool), (void **)&ok);
+        s = cpu_img_scratch(k, ctx, no, sizeof(bool), (void **)&ok);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, j.outer * no * j.inner, sizeof(double), (void **)&j.dst);
+        s = cpu_img_scratch(k, ctx, j.outer * no * j.inner, sizeof(double), (void **)&j.dst);
     if (s != EMBER_OK)
         return s;
     for (size_t o = 0; o < no; o++)
@@ -257,7 +264,7 @@ static ember_status rs_nearest_index(const cpu_kernel *k, ember_kernel_context *
 {
     const resize_params *p = k->params;
     for (size_t d = 0; d < rank; d++) {
-        ember_status s = img_scratch(k, ctx, (size_t)ax[d].out, sizeof(int64_t),
+        ember_status s = cpu_img_scratch(k, ctx, (size_t)ax[d].out, sizeof(int64_t),
                                      (void **)&src[d]);
         if (s != EMBER_OK)
             return s;
@@ -337,9 +344,9 @@ static ember_status rs_request_init(const cpu_kernel *k, ember_kernel_context *c
     r->scales_index = new_style ? 2 : 1;
     r->sizes_index = 3;
     r->roi_index = 1;
-    r->scales = rs_nonempty(img_opt_input(k, ctx, r->scales_index));
-    r->sizes = new_style ? rs_nonempty(img_opt_input(k, ctx, 3)) : NULL;
-    r->roi = new_style ? rs_nonempty(img_opt_input(k, ctx, 1)) : NULL;
+    r->scales = rs_nonempty(cpu_opt_input(k, ctx, r->scales_index));
+    r->sizes = new_style ? rs_nonempty(cpu_opt_input(k, ctx, 3)) : NULL;
+    r->roi = new_style ? rs_nonempty(cpu_opt_input(k, ctx, 1)) : NULL;
     r->n_axes = p->n_axes ? p->n_axes : x->rank;
     for (size_t i = 0; i < r->n_axes; i++) {
         size_t a = i;
@@ -369,7 +376,7 @@ static ember_status rs_from_scales(const cpu_kernel *k, ember_kernel_context *ct
     size_t n = p->n_attr_scales;
     if (r->scales != NULL) {
         double *v;
-        ember_status s = img_load(k, ctx, r->scales_index, r->scales, &v);
+        ember_status s = cpu_img_load(k, ctx, r->scales_index, r->scales, &v);
         if (s != EMBER_OK)
             return s;
         sc = v;
@@ -438,7 +445,7 @@ static ember_status rs_roi(const cpu_kernel *k, ember_kernel_context *ctx,
     if (r->roi == NULL)
         return EMBER_OK;
     double *v;
-    ember_status s = img_load(k, ctx, r->roi_index, r->roi, &v);
+    ember_status s = cpu_img_load(k, ctx, r->roi_index, r->roi, &v);
     if (s != EMBER_OK)
         return s;
     if (cpu_tensor_numel(r->roi) != 2 * r->n_axes)
@@ -461,7 +468,7 @@ static ember_status resize_run(const cpu_kernel *k, ember_kernel_context *ctx)
     rs_axis ax[CPU_MAX_RANK];
     ember_status s = cpu_input(k, ctx, 0, &x);
     if (s == EMBER_OK)
-        s = x->dtype == EMBER_DTYPE_STRING ? EMBER_OK : img_need_fixed(k, 0, x);
+        s = x->dtype == EMBER_DTYPE_STRING ? EMBER_OK : cpu_img_need_fixed(k, 0, x);
     if (s == EMBER_OK && x->rank > CPU_MAX_RANK)
         return cpu_fail_shape(k, 0, x, "the rank is too large");
     if (s == EMBER_OK)
@@ -479,7 +486,7 @@ static ember_status resize_run(const cpu_kernel *k, ember_kernel_context *ctx)
         dims[d] = x->dims[d];
         out_dims[d] = ax[d].out;
     }
-    if (!img_count_ok(out_dims, x->rank))
+    if (!cpu_img_count_ok(out_dims, x->rank))
         return cpu_fail_shape(k, r.sizes ? r.sizes_index : r.scales_index,
                               r.sizes ? r.sizes : r.scales ? r.scales : x,
                               "the output element count overflows");
@@ -495,14 +502,14 @@ static ember_status resize_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (x->dtype == EMBER_DTYPE_STRING)
         return cpu_fail_dtype(k, 0, x->dtype);
     double *cur;
-    s = img_load(k, ctx, 0, x, &cur);
+    s = cpu_img_load(k, ctx, 0, x, &cur);
     for (size_t d = 0; s == EMBER_OK && d < x->rank; d++) {
         if (!rs_is_identity(p, &ax[d]))
             s = rs_axis_pass(k, ctx, &ax[d], d, dims, x->rank, cur, &cur);
     }
     if (s != EMBER_OK)
         return s;
-    return img_emit(k, ctx, 0, x->dtype, out_dims, x->rank, cur);
+    return cpu_img_emit(k, ctx, 0, x->dtype, out_dims, x->rank, cur);
 }
 
 /* ---- create -------------------------------------------------------------- */
@@ -516,22 +523,22 @@ static ember_status rs_decode_modes(cpu_kernel *k, const ember_node *node, resiz
     static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                           "ceil"};
     static const char *const policies[] = {"stretch", "not_larger", "not_smaller"};
-    ember_status s = img_attr_enum(k, node, "mode", "nearest", modes, 3, &p->mode);
+    ember_status s = cpu_img_attr_enum(k, node, "mode", "nearest", modes, 3, &p->mode);
     if (s == EMBER_OK && p->upsample && p->mode == RS_CUBIC)
-        return img_bad_attr(k, "mode", "cubic");
+        return cpu_img_bad_attr(k, "mode", "cubic");
     if (s == EMBER_OK && (p->upsample || k->opset < 11)) {
         p->ctm = RS_ASYMMETRIC;
         p->upsample = true; /* Resize-10 behaves as Upsample */
         return EMBER_OK;
     }
     if (s == EMBER_OK)
-        s = img_attr_enum(k, node, "coordinate_transformation_mode", "half_pixel", ctms, 6,
+        s = cpu_img_attr_enum(k, node, "coordinate_transformation_mode", "half_pixel", ctms, 6,
                           &p->ctm);
     if (s == EMBER_OK)
-        s = img_attr_enum(k, node, "nearest_mode", "round_prefer_floor", nearest, 4,
+        s = cpu_img_attr_enum(k, node, "nearest_mode", "round_prefer_floor", nearest, 4,
                           &p->nearest_mode);
     if (s == EMBER_OK)
-        s = img_attr_enum(k, node, "keep_aspect_ratio_policy", "stretch", policies, 3,
+        s = cpu_img_attr_enum(k, node, "keep_aspect_ratio_policy", "stretch", policies, 3,
                           &p->policy);
     return s;
 }
@@ -556,7 +563,7 @@ static ember_status rs_decode_numbers(cpu_kernel *k, const ember_node *node, res
     return s;
 }
 
-static ember_status img_create_resize(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_resize(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(resize_params));
     if (s != EMBER_OK)
@@ -569,9 +576,7 @@ static ember_status img_create_resize(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-/* Upsample-7 keeps its scales in an attribute; Upsample-9 and -10 take
- * them as input 1. */
-static ember_status img_create_upsample(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_upsample(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(resize_params));
     if (s != EMBER_OK)

@@ -1,10 +1,14 @@
 /*
- * Part of kernels_shape.c (included there; uses its helpers): the indexing
+ * Part of the shape family (helpers in kernels_shape.c): the indexing
  * ops (GatherElements, GatherND, ScatterElements, Scatter, ScatterND,
  * TensorScatter), Unique and Col2Im. Every index is checked before any
  * element moves; a bad one fails naming the node, the input, the position
  * and the value.
  */
+#include "kernels_shape.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 /* ---- scatter reductions ------------------------------------------------ */
 
@@ -72,7 +76,7 @@ static ember_status red_apply(const shp_mover *m, int red, size_t di, size_t ui)
         uint64_t *y = m->y->data;
         y[di] = red_u64(red, y[di], ((const uint64_t *)m->x->data)[ui]);
     } else {
-        double v = red_f64(red, shp_get(m->y->data, dt, di), shp_get(m->x->data, dt, ui));
+        double v = red_f64(red, cpu_get_f64(m->y->data, dt, di), cpu_get_f64(m->x->data, dt, ui));
         shp_set(m->y->data, dt, di, v);
     }
     return EMBER_OK;
@@ -123,7 +127,7 @@ static ember_status elements_check(const cpu_kernel *k, const ember_tensor *data
     for (size_t i = 0; i < n; i++) {
         int64_t v = shp_index_at(idx, i);
         if (v < -dim || v >= dim)
-            return shp_fail_index(k, 1, i, v, dim);
+            return cpu_shp_fail_index(k, 1, i, v, dim);
     }
     return EMBER_OK;
 }
@@ -154,9 +158,9 @@ static ember_status gather_elements_run(const cpu_kernel *k, ember_kernel_contex
     const ember_tensor *data, *idx;
     int64_t stride[CPU_MAX_RANK], coord[CPU_MAX_RANK] = {0};
     size_t axis;
-    ember_status s = shp_data_input(k, ctx, 0, &data);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &data);
     if (s == EMBER_OK)
-        s = shp_index_input(k, ctx, 1, &idx);
+        s = cpu_shp_index_input(k, ctx, 1, &idx);
     if (s == EMBER_OK)
         s = elements_check(k, data, idx, &axis);
     ember_tensor *y;
@@ -182,9 +186,9 @@ static ember_status scatter_elements_run(const cpu_kernel *k, ember_kernel_conte
     int64_t stride[CPU_MAX_RANK], coord[CPU_MAX_RANK] = {0};
     size_t axis;
     shp_mover m;
-    ember_status s = shp_data_input(k, ctx, 0, &data);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &data);
     if (s == EMBER_OK)
-        s = shp_index_input(k, ctx, 1, &idx);
+        s = cpu_shp_index_input(k, ctx, 1, &idx);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 2, &upd);
     if (s == EMBER_OK)
@@ -216,12 +220,12 @@ static ember_status elements_create(cpu_kernel *k, const ember_node *node, bool 
     return s;
 }
 
-static ember_status gather_elements_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_gather_elements_create(cpu_kernel *k, const ember_node *node)
 {
     return elements_create(k, node, false);
 }
 
-static ember_status scatter_elements_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_scatter_elements_create(cpu_kernel *k, const ember_node *node)
 {
     return elements_create(k, node, true);
 }
@@ -263,13 +267,14 @@ static ember_status nd_plan_make(const cpu_kernel *k, ember_kernel_context *ctx,
     plan->slice = cpu_numel(data->dims + b + m, data->rank - b - m);
     size_t per_batch = plan->n_tuples / (cpu_numel(idx->dims, b) ? cpu_numel(idx->dims, b) : 1);
     size_t batch_stride = b ? (size_t)stride[b - 1] : 0;
-    ember_status s = shp_scratch(k, ctx, plan->n_tuples * sizeof(size_t), (void **)&plan->offsets);
+    ember_status s =
+        cpu_shp_scratch(k, ctx, plan->n_tuples * sizeof(size_t), (void **)&plan->offsets);
     for (size_t t = 0; s == EMBER_OK && t < plan->n_tuples; t++) {
         size_t off = per_batch ? (t / per_batch) * batch_stride : 0;
         for (size_t j = 0; j < m; j++) {
             int64_t dim = data->dims[b + j], v = shp_index_at(idx, t * m + j);
             if (v < -dim || v >= dim)
-                return shp_fail_index(k, 1, t * m + j, v, dim);
+                return cpu_shp_fail_index(k, 1, t * m + j, v, dim);
             off += (size_t)(v < 0 ? v + dim : v) * (size_t)stride[b + j];
         }
         plan->offsets[t] = off;
@@ -282,9 +287,9 @@ static ember_status gathernd_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const nd_params *p = k->params;
     const ember_tensor *data, *idx;
     nd_plan plan;
-    ember_status s = shp_data_input(k, ctx, 0, &data);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &data);
     if (s == EMBER_OK)
-        s = shp_index_input(k, ctx, 1, &idx);
+        s = cpu_shp_index_input(k, ctx, 1, &idx);
     if (s == EMBER_OK)
         s = nd_plan_make(k, ctx, data, idx, (size_t)p->batch_dims, &plan);
     if (s != EMBER_OK)
@@ -312,9 +317,9 @@ static ember_status scatternd_run(const cpu_kernel *k, ember_kernel_context *ctx
     const ember_tensor *data, *idx, *upd;
     nd_plan plan;
     shp_mover m;
-    ember_status s = shp_data_input(k, ctx, 0, &data);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &data);
     if (s == EMBER_OK)
-        s = shp_index_input(k, ctx, 1, &idx);
+        s = cpu_shp_index_input(k, ctx, 1, &idx);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 2, &upd);
     if (s == EMBER_OK)
@@ -336,7 +341,7 @@ static ember_status scatternd_run(const cpu_kernel *k, ember_kernel_context *ctx
     return s;
 }
 
-static ember_status gathernd_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_gathernd_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(nd_params));
     if (s != EMBER_OK)
@@ -351,7 +356,7 @@ static ember_status gathernd_create(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-static ember_status scatternd_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_scatternd_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(nd_params));
     if (s != EMBER_OK)
@@ -385,10 +390,10 @@ static ember_status tscatter_check(const cpu_kernel *k, const ember_tensor *cach
 static ember_status tscatter_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const tscatter_params *p = k->params;
-    const ember_tensor *cache, *upd, *wi = shp_opt_input(k, ctx, 2);
+    const ember_tensor *cache, *upd, *wi = cpu_opt_input(k, ctx, 2);
     size_t axis;
     shp_mover m;
-    ember_status s = shp_data_input(k, ctx, 0, &cache);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &cache);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &upd);
     if (s != EMBER_OK)
@@ -408,7 +413,7 @@ static ember_status tscatter_run(const cpu_kernel *k, ember_kernel_context *ctx)
         size_t b = o / per_batch;
         int64_t start = wi ? ((const int64_t *)wi->data)[b] : 0;
         if (start < 0 || (!p->circular && start + len > max_len))
-            return shp_fail_index(k, 2, b, start, max_len - len + 1);
+            return cpu_shp_fail_index(k, 2, b, start, max_len - len + 1);
         for (int64_t i = 0; s == EMBER_OK && i < len; i++) {
             int64_t at = p->circular ? (start + i) % max_len : start + i;
             s = shp_move_n(&m, (o * (size_t)max_len + (size_t)at) * inner,
@@ -418,7 +423,7 @@ static ember_status tscatter_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status tensor_scatter_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_tensor_scatter_create(cpu_kernel *k, const ember_node *node)
 {
     char mode[16];
     ember_status s = cpu_kernel_params(k, sizeof(tscatter_params));
@@ -470,7 +475,7 @@ static int unique_elem_cmp(const ember_tensor *x, size_t a, size_t b)
         return va < vb ? -1 : va > vb;
     }
     default: {
-        double va = shp_get(x->data, x->dtype, a), vb = shp_get(x->data, x->dtype, b);
+        double va = cpu_get_f64(x->data, x->dtype, a), vb = cpu_get_f64(x->data, x->dtype, b);
         return va < vb ? -1 : va > vb;
     }
     }
@@ -584,7 +589,7 @@ static ember_status unique_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const unique_params *p = k->params;
     const ember_tensor *x;
     size_t axis = 0, *buf;
-    ember_status s = shp_data_input(k, ctx, 0, &x);
+    ember_status s = cpu_shp_data_input(k, ctx, 0, &x);
     if (s != EMBER_OK)
         return s;
     unique_view v = {x, 1, cpu_tensor_numel(x), 1};
@@ -596,7 +601,7 @@ static ember_status unique_run(const cpu_kernel *k, ember_kernel_context *ctx)
         v.inner = cpu_numel(x->dims + axis + 1, x->rank - axis - 1);
     }
     size_t n = v.n;
-    s = shp_scratch(k, ctx, 7 * (n + 1) * sizeof(size_t), (void **)&buf);
+    s = cpu_shp_scratch(k, ctx, 7 * (n + 1) * sizeof(size_t), (void **)&buf);
     if (s != EMBER_OK)
         return s;
     size_t *perm = buf, *first = buf + n + 1, *count = buf + 2 * (n + 1);
@@ -605,7 +610,7 @@ static ember_status unique_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return unique_emit(k, ctx, &v, axis, u, first, count, inverse);
 }
 
-static ember_status unique_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_unique_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(unique_params));
     if (s != EMBER_OK)
@@ -639,9 +644,9 @@ static ember_status col2im_geometry(const cpu_kernel *k, ember_kernel_context *c
 {
     const col2im_params *p = k->params;
     size_t n_img, n_block;
-    ember_status s = shp_read_list(k, ctx, 1, g->img, CPU_MAX_RANK, &n_img);
+    ember_status s = cpu_shp_read_list(k, ctx, 1, g->img, CPU_MAX_RANK, &n_img);
     if (s == EMBER_OK)
-        s = shp_read_list(k, ctx, 2, g->block, CPU_MAX_RANK, &n_block);
+        s = cpu_shp_read_list(k, ctx, 2, g->block, CPU_MAX_RANK, &n_block);
     if (s != EMBER_OK)
         return s;
     g->nd = n_img;
@@ -713,7 +718,7 @@ static ember_status col2im_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double *acc;
     s = cpu_output(k, ctx, 0, x->dtype, dims, g.nd + 2, &y);
     if (s == EMBER_OK)
-        s = shp_scratch(k, ctx, g.img_size * sizeof(double), (void **)&acc);
+        s = cpu_shp_scratch(k, ctx, g.img_size * sizeof(double), (void **)&acc);
     for (size_t nc = 0; s == EMBER_OK && nc < batch * channels; nc++) {
         memset(acc, 0, g.img_size * sizeof(double));
         for (size_t kb = 0; kb < g.block_size; kb++) {
@@ -721,7 +726,7 @@ static ember_status col2im_run(const cpu_kernel *k, ember_kernel_context *ctx)
             for (size_t l = 0; l < g.cols; l++) {
                 int64_t t = col2im_target(&g, kb, l);
                 if (t >= 0)
-                    acc[t] += shp_get(x->data, x->dtype, row + l);
+                    acc[t] += cpu_get_f64(x->data, x->dtype, row + l);
             }
         }
         for (size_t i = 0; i < g.img_size; i++)
@@ -730,7 +735,7 @@ static ember_status col2im_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status col2im_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_col2im_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(col2im_params));
     if (s != EMBER_OK)

@@ -1,8 +1,12 @@
 /*
  * RotaryEmbedding (opset 23+), SwiGLU, LinearAttention and
- * CausalConvWithState, part of kernels_rnn.c, following the onnx reference
+ * CausalConvWithState, part of the rnn family, following the onnx reference
  * definitions.
  */
+#include "kernels_rnn.h"
+
+#include <cblas.h>
+#include <math.h>
 
 /* ---- RotaryEmbedding ----------------------------------------------------- */
 
@@ -76,24 +80,24 @@ static ember_status rope_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_status s = EMBER_OK;
     for (size_t i = 0; i < 3 && s == EMBER_OK; i++)
         s = cpu_input(k, ctx, i, &in[i]);
-    in[3] = rnn_opt_input(k, ctx, 3);
+    in[3] = cpu_opt_input(k, ctx, 3);
     rope_dims r;
     memset(&r, 0, sizeof r);
     if (s == EMBER_OK)
-        s = rnn_check_float_input(k, 0, in[0]);
+        s = cpu_rnn_check_float_input(k, 0, in[0]);
     if (s == EMBER_OK)
         s = rope_shapes(k, in, &r);
     double *x = NULL, *cc = NULL, *sc = NULL, *pos = NULL, *y = NULL;
     if (s == EMBER_OK)
-        s = rnn_load(ctx, k, in[0], &x);
+        s = cpu_rnn_load(ctx, k, in[0], &x);
     if (s == EMBER_OK)
-        s = rnn_load(ctx, k, in[1], &cc);
+        s = cpu_rnn_load(ctx, k, in[1], &cc);
     if (s == EMBER_OK)
-        s = rnn_load(ctx, k, in[2], &sc);
+        s = cpu_rnn_load(ctx, k, in[2], &sc);
     if (s == EMBER_OK && in[3] != NULL)
-        s = rnn_load(ctx, k, in[3], &pos);
+        s = cpu_rnn_load(ctx, k, in[3], &pos);
     if (s == EMBER_OK)
-        s = rnn_alloc(ctx, k, cpu_tensor_numel(in[0]), &y);
+        s = cpu_rnn_alloc(ctx, k, cpu_tensor_numel(in[0]), &y);
     if (s != EMBER_OK)
         return s;
     uint32_t dt = in[0]->dtype;
@@ -118,10 +122,10 @@ static ember_status rope_run(const cpu_kernel *k, ember_kernel_context *ctx)
                 }
             }
         }
-    return rnn_store(k, ctx, 0, dt, in[0]->dims, in[0]->rank, y);
+    return cpu_rnn_store(k, ctx, 0, dt, in[0]->dims, in[0]->rank, y);
 }
 
-static ember_status rope_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_rope_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(rope_params));
     if (s != EMBER_OK)
@@ -152,7 +156,7 @@ static ember_status swiglu_run(const cpu_kernel *k, ember_kernel_context *ctx)
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &b);
     if (s == EMBER_OK)
-        s = rnn_check_float_input(k, 0, a);
+        s = cpu_rnn_check_float_input(k, 0, a);
     if (s != EMBER_OK)
         return s;
     if (b->dtype != a->dtype)
@@ -166,14 +170,14 @@ static ember_status swiglu_run(const cpu_kernel *k, ember_kernel_context *ctx)
     size_t n = cpu_tensor_numel(a);
     uint32_t dt = a->dtype;
     for (size_t i = 0; i < n; i++) {
-        double x = rnn_get(a, i);
+        double x = cpu_get_f64(a->data, a->dtype, i);
         double sw = rnn_round(dt, x * rnn_round(dt, rnn_sigmoid(p->alpha * x)));
-        rnn_put(y, i, sw * rnn_get(b, i));
+        rnn_put(y, i, sw * cpu_get_f64(b->data, b->dtype, i));
     }
     return EMBER_OK;
 }
 
-static ember_status swiglu_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_swiglu_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(swiglu_params));
     if (s != EMBER_OK)
@@ -307,9 +311,9 @@ static ember_status linattn_run(const cpu_kernel *k, ember_kernel_context *ctx)
         if (i < 3)
             s = cpu_input(k, ctx, i, &in[i]);
         else
-            in[i] = rnn_opt_input(k, ctx, i);
+            in[i] = cpu_opt_input(k, ctx, i);
         if (s == EMBER_OK && in[i] != NULL)
-            s = rnn_check_float_input(k, i, in[i]);
+            s = cpu_rnn_check_float_input(k, i, in[i]);
     }
     linattn_dims d;
     memset(&d, 0, sizeof d);
@@ -318,10 +322,10 @@ static ember_status linattn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double *buf[6] = {NULL}, *state = NULL, *out = NULL;
     for (size_t i = 0; i < 6 && s == EMBER_OK; i++)
         if (in[i] != NULL)
-            s = rnn_load(ctx, k, in[i], &buf[i]);
+            s = cpu_rnn_load(ctx, k, in[i], &buf[i]);
     size_t n_state = d.B * d.Hkv * d.dk * d.dv, n_out = d.B * d.T * d.Hq * d.dv;
     if (s == EMBER_OK)
-        s = rnn_alloc(ctx, k, n_state + n_out + d.dv, &state);
+        s = cpu_rnn_alloc(ctx, k, n_state + n_out + d.dv, &state);
     if (s != EMBER_OK)
         return s;
     out = state + n_state;
@@ -330,13 +334,13 @@ static ember_status linattn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     linattn_compute(p, &d, buf, state, out, out + n_out);
     int64_t od[3] = {(int64_t)d.B, (int64_t)d.T, (int64_t)(d.Hq * d.dv)};
     int64_t sd[4] = {(int64_t)d.B, (int64_t)d.Hkv, (int64_t)d.dk, (int64_t)d.dv};
-    s = rnn_store(k, ctx, 0, in[0]->dtype, od, 3, out);
+    s = cpu_rnn_store(k, ctx, 0, in[0]->dtype, od, 3, out);
     if (s == EMBER_OK && p->want_state)
-        s = rnn_store(k, ctx, 1, in[3] ? in[3]->dtype : in[0]->dtype, sd, 4, state);
+        s = cpu_rnn_store(k, ctx, 1, in[3] ? in[3]->dtype : in[0]->dtype, sd, 4, state);
     return s;
 }
 
-static ember_status linattn_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_linattn_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(linattn_params));
     if (s != EMBER_OK)
@@ -361,7 +365,7 @@ static ember_status linattn_create(cpu_kernel *k, const ember_node *node)
                              k->name, k->op);
     p->gating = strncmp(rule, "gated", 5) == 0;
     p->delta = strstr(rule, "delta") != NULL;
-    p->want_state = rnn_wants_output(k->host, node, 1);
+    p->want_state = cpu_rnn_wants_output(k->host, node, 1);
     k->run = linattn_run;
     return EMBER_OK;
 }
@@ -381,9 +385,9 @@ static ember_status ccws_run(const cpu_kernel *k, ember_kernel_context *ctx)
         if (i < 2)
             s = cpu_input(k, ctx, i, &in[i]);
         else
-            in[i] = rnn_opt_input(k, ctx, i);
+            in[i] = cpu_opt_input(k, ctx, i);
         if (s == EMBER_OK && in[i] != NULL)
-            s = rnn_check_float_input(k, i, in[i]);
+            s = cpu_rnn_check_float_input(k, i, in[i]);
     }
     if (s != EMBER_OK)
         return s;
@@ -400,7 +404,7 @@ static ember_status ccws_run(const cpu_kernel *k, ember_kernel_context *ctx)
                   (size_t)in[3]->dims[1] != C || (size_t)in[3]->dims[2] != P))
         return cpu_fail_shape(k, 3, in[3], "past_state must be [B,C,K-1]");
     double *padded, *y;
-    s = rnn_alloc(ctx, k, B * C * (P + L) + B * C * L + B * C * P, &padded);
+    s = cpu_rnn_alloc(ctx, k, B * C * (P + L) + B * C * L + B * C * P, &padded);
     if (s != EMBER_OK)
         return s;
     y = padded + B * C * (P + L);
@@ -409,14 +413,14 @@ static ember_status ccws_run(const cpu_kernel *k, ember_kernel_context *ctx)
     for (size_t bc = 0; bc < B * C; bc++) {
         double *row = padded + bc * (P + L);
         for (size_t i = 0; i < P; i++)
-            row[i] = in[3] ? rnn_get(in[3], bc * P + i) : 0.0;
+            row[i] = in[3] ? cpu_get_f64(in[3]->data, in[3]->dtype, bc * P + i) : 0.0;
         for (size_t i = 0; i < L; i++)
-            row[P + i] = rnn_get(x, bc * L + i);
+            row[P + i] = cpu_get_f64(x->data, x->dtype, bc * L + i);
         size_t c = bc % C;
         for (size_t t = 0; t < L; t++) {
-            double acc = in[2] ? rnn_get(in[2], c) : 0.0;
+            double acc = in[2] ? cpu_get_f64(in[2]->data, in[2]->dtype, c) : 0.0;
             for (size_t q = 0; q < K; q++)
-                acc += row[t + q] * rnn_get(w, c * K + q);
+                acc += row[t + q] * cpu_get_f64(w->data, w->dtype, c * K + q);
             acc = rnn_round(dt, acc);
             if (p->silu)
                 acc = acc * rnn_sigmoid(acc);
@@ -424,14 +428,14 @@ static ember_status ccws_run(const cpu_kernel *k, ember_kernel_context *ctx)
         }
         memcpy(state + bc * P, row + L, P * sizeof(double));
     }
-    s = rnn_store(k, ctx, 0, dt, x->dims, 3, y);
+    s = cpu_rnn_store(k, ctx, 0, dt, x->dims, 3, y);
     int64_t sd[3] = {(int64_t)B, (int64_t)C, (int64_t)P};
     if (s == EMBER_OK && p->want_state)
-        s = rnn_store(k, ctx, 1, in[3] ? in[3]->dtype : dt, sd, 3, state);
+        s = cpu_rnn_store(k, ctx, 1, in[3] ? in[3]->dtype : dt, sd, 3, state);
     return s;
 }
 
-static ember_status ccws_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_ccws_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(ccws_params));
     if (s != EMBER_OK)
@@ -446,7 +450,7 @@ static ember_status ccws_create(cpu_kernel *k, const ember_node *node)
                              "node '%s' (%s): attribute activation '%s' is not none/silu/swish",
                              k->name, k->op, act);
     p->silu = strcmp(act, "none") != 0;
-    p->want_state = rnn_wants_output(k->host, node, 1);
+    p->want_state = cpu_rnn_wants_output(k->host, node, 1);
     k->run = ccws_run;
     return EMBER_OK;
 }

@@ -1,9 +1,14 @@
 /*
- * Part of kernels_reduce.c (included there): the normalizations
+ * Part of the reduce family: the normalizations
  * (LayerNormalization, RMSNormalization, GroupNormalization,
  * InstanceNormalization, LpNormalization, MeanVarianceNormalization, LRN),
  * Dropout, NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss.
  */
+#include "kernels_reduce.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- LayerNormalization / RMSNormalization -------------------------------- */
 
@@ -22,7 +27,7 @@ static ember_status ln_affine_map(const cpu_kernel *k, ember_kernel_context *ctx
     ember_status s = k->host->ctx_scratch(ctx, (inner + 1) * sizeof(size_t), (void **)map);
     if (s != EMBER_OK)
         return s;
-    if (!rd_bcast_map(t->dims, t->rank, x->dims + axis, x->rank - axis, *map, inner))
+    if (!cpu_rd_bcast_map(t->dims, t->rank, x->dims + axis, x->rank - axis, *map, inner))
         return cpu_fail_shape(k, index, t, "it does not broadcast to the normalized dims");
     return EMBER_OK;
 }
@@ -36,14 +41,14 @@ static ember_status ln_stats_out(const cpu_kernel *k, ember_kernel_context *ctx,
     for (size_t d = 0; d < x->rank; d++)
         dims[d] = d < axis ? x->dims[d] : 1;
     for (size_t o = 1; o <= 2; o++) {
-        if (!rd_has_output(k, ctx, o))
+        if (!cpu_rd_has_output(k, ctx, o))
             continue;
         ember_tensor *t;
         uint32_t dt = p->stat_dtype[o] ? p->stat_dtype[o] : x->dtype;
         ember_status s = cpu_output(k, ctx, o, dt, dims, x->rank, &t);
         if (s != EMBER_OK)
             return s;
-        rd_store(t, o == 1 ? mean : inv, outer);
+        cpu_rd_store(t, o == 1 ? mean : inv, outer);
     }
     return EMBER_OK;
 }
@@ -86,21 +91,21 @@ static ember_status ln_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x, *sc, *b = NULL;
     double *xv, *sv, *bv = NULL, *stats;
     size_t axis, *smap, *bmap = NULL;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
-        s = rd_input(k, ctx, 1, &sc, &sv);
+        s = cpu_rd_input(k, ctx, 1, &sc, &sv);
     if (s == EMBER_OK && !p->rms)
-        s = rd_optional(k, ctx, 2, &b, &bv);
+        s = cpu_rd_optional(k, ctx, 2, &b, &bv);
     if (s != EMBER_OK)
         return s;
     if (!cpu_normalize_axis(p->axis, x->rank, &axis))
-        return rd_fail_axis(k, 0, x, p->axis);
+        return cpu_rd_fail_axis(k, 0, x, p->axis);
     size_t outer = cpu_numel(x->dims, axis), inner = cpu_numel(x->dims + axis, x->rank - axis);
     s = ln_affine_map(k, ctx, 1, sc, x, axis, inner, &smap);
     if (s == EMBER_OK && b != NULL)
         s = ln_affine_map(k, ctx, 2, b, x, axis, inner, &bmap);
     if (s == EMBER_OK)
-        s = rd_scratch(k, ctx, 2 * outer, &stats);
+        s = cpu_rd_scratch(k, ctx, 2 * outer, &stats);
     if (s != EMBER_OK)
         return s;
     ln_job j = {xv, sv, bv, smap, bmap, stats, outer, inner, p->epsilon, p->rms};
@@ -109,11 +114,11 @@ static ember_status ln_run(const cpu_kernel *k, ember_kernel_context *ctx)
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s != EMBER_OK)
         return s;
-    rd_store(y, xv, cpu_tensor_numel(x));
+    cpu_rd_store(y, xv, cpu_tensor_numel(x));
     return p->rms ? EMBER_OK : ln_stats_out(k, ctx, x, axis, stats, stats + outer, outer);
 }
 
-static ember_status ln_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_ln_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(ln_params));
     if (s != EMBER_OK)
@@ -123,8 +128,8 @@ static ember_status ln_create(cpu_kernel *k, const ember_node *node)
     s = cpu_attr_int(k, node, "axis", -1, &p->axis);
     if (s == EMBER_OK)
         s = cpu_attr_float(k, node, "epsilon", 1e-5f, &p->epsilon);
-    p->stat_dtype[1] = rd_output_dtype(k, node, 1, 0);
-    p->stat_dtype[2] = rd_output_dtype(k, node, 2, 0);
+    p->stat_dtype[1] = cpu_rd_output_dtype(k, node, 1, 0);
+    p->stat_dtype[2] = cpu_rd_output_dtype(k, node, 2, 0);
     k->run = ln_run;
     return s;
 }
@@ -162,11 +167,11 @@ static ember_status gn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const gn_params *p = k->params;
     const ember_tensor *x, *sc, *b;
     double *xv, *sv, *bv;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
-        s = rd_input(k, ctx, 1, &sc, &sv);
+        s = cpu_rd_input(k, ctx, 1, &sc, &sv);
     if (s == EMBER_OK)
-        s = rd_input(k, ctx, 2, &b, &bv);
+        s = cpu_rd_input(k, ctx, 2, &b, &bv);
     if (s != EMBER_OK)
         return s;
     if (x->rank < 2)
@@ -186,11 +191,11 @@ static ember_status gn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, xv, cpu_tensor_numel(x));
+        cpu_rd_store(y, xv, cpu_tensor_numel(x));
     return s;
 }
 
-static ember_status gn_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_gn_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(gn_params));
     if (s != EMBER_OK)
@@ -207,7 +212,7 @@ static ember_status gn_create(cpu_kernel *k, const ember_node *node)
     return s;
 }
 
-static ember_status in_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_in_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(gn_params));
     if (s != EMBER_OK)
@@ -230,12 +235,12 @@ static ember_status lp_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     double *xv;
     size_t axis, outer, len, inner;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s != EMBER_OK)
         return s;
     if (!cpu_normalize_axis(p->axis, x->rank, &axis))
-        return rd_fail_axis(k, 0, x, p->axis);
-    rd_split(x, axis, &outer, &len, &inner);
+        return cpu_rd_fail_axis(k, 0, x, p->axis);
+    cpu_rd_split(x, axis, &outer, &len, &inner);
     for (size_t o = 0; o < outer; o++) {
         for (size_t i = 0; i < inner; i++) {
             double *line = xv + o * len * inner + i, norm = 0.0;
@@ -249,11 +254,11 @@ static ember_status lp_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, xv, cpu_tensor_numel(x));
+        cpu_rd_store(y, xv, cpu_tensor_numel(x));
     return s;
 }
 
-static ember_status lp_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_lp_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(lp_params));
     if (s != EMBER_OK)
@@ -284,21 +289,21 @@ static ember_status mvn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     double *xv, *acc;
     size_t *map;
     uint32_t mask = 0;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s != EMBER_OK)
         return s;
     for (size_t i = 0; i < p->n_axes; i++) {
         size_t a;
         if (!cpu_normalize_axis(p->axes[i], x->rank, &a))
-            return rd_fail_axis(k, 0, x, p->axes[i]);
+            return cpu_rd_fail_axis(k, 0, x, p->axes[i]);
         mask |= 1u << a;
     }
     size_t n = cpu_tensor_numel(x);
     s = k->host->ctx_scratch(ctx, (n + 1) * sizeof(size_t), (void **)&map);
     if (s != EMBER_OK)
         return s;
-    size_t n_out = rd_reduce_map(x->dims, x->rank, mask, map, n);
-    s = rd_scratch(k, ctx, 2 * n_out, &acc);
+    size_t n_out = cpu_rd_reduce_map(x->dims, x->rank, mask, map, n);
+    s = cpu_rd_scratch(k, ctx, 2 * n_out, &acc);
     if (s != EMBER_OK)
         return s;
     double count = n_out ? (double)(n / n_out) : 1.0;
@@ -314,11 +319,11 @@ static ember_status mvn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, xv, n);
+        cpu_rd_store(y, xv, n);
     return s;
 }
 
-static ember_status mvn_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_mvn_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(mvn_params));
     if (s != EMBER_OK)
@@ -347,14 +352,14 @@ static ember_status lrn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const lrn_params *p = k->params;
     const ember_tensor *x;
     double *xv, *yv;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s != EMBER_OK)
         return s;
     if (x->rank < 3)
         return cpu_fail_shape(k, 0, x, "expected [N, C, D1, ...]");
     size_t n = (size_t)x->dims[0], c = (size_t)x->dims[1];
     size_t spatial = cpu_numel(x->dims + 2, x->rank - 2), total = cpu_tensor_numel(x);
-    s = rd_scratch(k, ctx, total, &yv);
+    s = cpu_rd_scratch(k, ctx, total, &yv);
     if (s != EMBER_OK)
         return s;
     int64_t lo = (p->size - 1) / 2, hi = p->size / 2; /* floor and ceil of (size-1)/2 */
@@ -376,11 +381,11 @@ static ember_status lrn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     ember_tensor *y;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, yv, total);
+        cpu_rd_store(y, yv, total);
     return s;
 }
 
-static ember_status lrn_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_lrn_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(lrn_params));
     if (s != EMBER_OK)
@@ -460,9 +465,9 @@ static ember_status drop_mode(const cpu_kernel *k, ember_kernel_context *ctx, do
     *training = false;
     if (k->opset < 12)
         return EMBER_OK;
-    ember_status s = rd_optional(k, ctx, 1, &r, &rv);
+    ember_status s = cpu_rd_optional(k, ctx, 1, &r, &rv);
     if (s == EMBER_OK)
-        s = rd_optional(k, ctx, 2, &t, &tv);
+        s = cpu_rd_optional(k, ctx, 2, &t, &tv);
     if (s != EMBER_OK)
         return s;
     if (r != NULL && cpu_tensor_numel(r) == 1)
@@ -479,7 +484,7 @@ static ember_status drop_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const ember_tensor *x;
     double *xv, ratio;
     bool training;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
         s = drop_mode(k, ctx, &ratio, &training);
     if (s != EMBER_OK)
@@ -487,7 +492,7 @@ static ember_status drop_run(const cpu_kernel *k, ember_kernel_context *ctx)
     size_t n = cpu_tensor_numel(x);
     ember_tensor *y, *m = NULL;
     s = cpu_output(k, ctx, 0, x->dtype, x->dims, x->rank, &y);
-    if (s == EMBER_OK && rd_has_output(k, ctx, 1))
+    if (s == EMBER_OK && cpu_rd_has_output(k, ctx, 1))
         s = cpu_output(k, ctx, 1, p->mask_dtype, x->dims, x->rank, &m);
     if (s != EMBER_OK)
         return s;
@@ -504,7 +509,7 @@ static ember_status drop_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return EMBER_OK;
 }
 
-static ember_status drop_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_drop_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(drop_params));
     if (s != EMBER_OK)
@@ -513,7 +518,7 @@ static ember_status drop_create(cpu_kernel *k, const ember_node *node)
     s = cpu_attr_float(k, node, "ratio", 0.5f, &p->ratio);
     if (s == EMBER_OK)
         s = cpu_attr_int(k, node, "seed", 0, &p->seed);
-    p->mask_dtype = rd_output_dtype(k, node, 1, EMBER_DTYPE_BOOL);
+    p->mask_dtype = cpu_rd_output_dtype(k, node, 1, EMBER_DTYPE_BOOL);
     k->run = drop_run;
     return s;
 }
@@ -570,7 +575,7 @@ static ember_status nll_losses(const cpu_kernel *k, const ember_tensor *t, const
     for (size_t b = 0; b < n; b++) {
         for (size_t i = 0; i < d; i++) {
             size_t at = b * d + i;
-            int64_t cls = (int64_t)rd_get(t->data, t->dtype, at);
+            int64_t cls = (int64_t)cpu_get_f64(t->data, t->dtype, at);
             if (p->has_ignore && cls == p->ignore) {
                 loss[at] = 0.0;
                 continue;
@@ -596,7 +601,7 @@ static ember_status nll_outputs(const cpu_kernel *k, ember_kernel_context *ctx,
     if (p->reduction == NLL_NONE) {
         s = cpu_output(k, ctx, 0, x->dtype, t->dims, t->rank, &y);
         if (s == EMBER_OK)
-            rd_store(y, loss, nd);
+            cpu_rd_store(y, loss, nd);
     } else {
         double sum = 0.0;
         for (size_t i = 0; i < nd; i++)
@@ -604,13 +609,13 @@ static ember_status nll_outputs(const cpu_kernel *k, ember_kernel_context *ctx,
         sum = p->reduction == NLL_MEAN ? sum / wsum : sum;
         s = cpu_output(k, ctx, 0, x->dtype, NULL, 0, &y);
         if (s == EMBER_OK)
-            rd_store(y, &sum, 1);
+            cpu_rd_store(y, &sum, 1);
     }
-    if (s != EMBER_OK || !p->softmax || !rd_has_output(k, ctx, 1))
+    if (s != EMBER_OK || !p->softmax || !cpu_rd_has_output(k, ctx, 1))
         return s;
     s = cpu_output(k, ctx, 1, x->dtype, x->dims, x->rank, &y);
     if (s == EMBER_OK)
-        rd_store(y, lp, cpu_tensor_numel(x));
+        cpu_rd_store(y, lp, cpu_tensor_numel(x));
     return s;
 }
 
@@ -619,13 +624,13 @@ static ember_status nll_run(const cpu_kernel *k, ember_kernel_context *ctx)
     const nll_params *p = k->params;
     const ember_tensor *x, *t, *w;
     double *xv, *wv, *loss, wsum;
-    ember_status s = rd_input(k, ctx, 0, &x, &xv);
+    ember_status s = cpu_rd_input(k, ctx, 0, &x, &xv);
     if (s == EMBER_OK)
         s = cpu_input(k, ctx, 1, &t);
     if (s == EMBER_OK)
         s = nll_check(k, x, t);
     if (s == EMBER_OK)
-        s = rd_optional(k, ctx, 2, &w, &wv);
+        s = cpu_rd_optional(k, ctx, 2, &w, &wv);
     if (s != EMBER_OK)
         return s;
     size_t n = (size_t)x->dims[0], c = (size_t)x->dims[1];
@@ -634,7 +639,7 @@ static ember_status nll_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return cpu_fail_shape(k, 2, w, "expected one weight per class");
     if (p->softmax)
         nll_log_softmax(xv, n, c, d);
-    s = rd_scratch(k, ctx, n * d, &loss);
+    s = cpu_rd_scratch(k, ctx, n * d, &loss);
     if (s == EMBER_OK)
         s = nll_losses(k, t, xv, wv, n, c, d, loss, &wsum);
     if (s == EMBER_OK)
@@ -642,7 +647,7 @@ static ember_status nll_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status nll_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_nll_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(nll_params));
     if (s != EMBER_OK)

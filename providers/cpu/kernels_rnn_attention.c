@@ -1,5 +1,5 @@
 /*
- * Attention (opset 23+), part of kernels_rnn.c. Q [B,Hq,S,D] (or 3-D
+ * Attention (opset 23+), part of the rnn family. Q [B,Hq,S,D] (or 3-D
  * [B,S,Hq*D] with q_num_heads/kv_num_heads), K/V [B,Hkv,L,D|Dv], optional
  * attn_mask (bool or float, broadcast right-aligned to [B,Hq,S,T], its last
  * dim padded up to T with masked entries), past_key/past_value (present =
@@ -8,6 +8,10 @@
  * optional qk_matmul_output (modes 0-3, as the onnx reference defines them).
  * A row whose additive bias is all -inf gives zero probabilities.
  */
+#include "kernels_rnn.h"
+
+#include <cblas.h>
+#include <math.h>
 
 typedef struct attn_params {
     int64_t q_heads, kv_heads; /* 0: not given */
@@ -289,11 +293,11 @@ static ember_status attn_inputs(const cpu_kernel *k, ember_kernel_context *ctx,
                                 const ember_tensor **in)
 {
     for (size_t i = 0; i < 7; i++)
-        in[i] = i < 3 ? NULL : rnn_opt_input(k, ctx, i);
+        in[i] = i < 3 ? NULL : cpu_opt_input(k, ctx, i);
     for (size_t i = 0; i < 3; i++) {
         ember_status s = cpu_input(k, ctx, i, &in[i]);
         if (s == EMBER_OK)
-            s = rnn_check_float_input(k, i, in[i]);
+            s = cpu_rnn_check_float_input(k, i, in[i]);
         if (s != EMBER_OK)
             return s;
     }
@@ -306,7 +310,7 @@ static ember_status attn_load_all(const cpu_kernel *k, ember_kernel_context *ctx
     double *buf[7] = {NULL};
     for (size_t i = 0; i < 7; i++)
         if (in[i] != NULL) {
-            ember_status s = rnn_load(ctx, k, in[i], &buf[i]);
+            ember_status s = cpu_rnn_load(ctx, k, in[i], &buf[i]);
             if (s != EMBER_OK)
                 return s;
         }
@@ -329,7 +333,7 @@ static ember_status attn_outputs(const cpu_kernel *k, ember_kernel_context *ctx,
     double *y = j->y;
     ember_status s;
     if (j->is3d) {
-        ember_status s2 = rnn_alloc(ctx, k, j->B * j->Hq * j->S * j->Dv, &y);
+        ember_status s2 = cpu_rnn_alloc(ctx, k, j->B * j->Hq * j->S * j->Dv, &y);
         if (s2 != EMBER_OK)
             return s2;
         for (size_t b = 0; b < j->B; b++)
@@ -338,20 +342,20 @@ static ember_status attn_outputs(const cpu_kernel *k, ember_kernel_context *ctx,
                     memcpy(y + ((b * j->S + i) * j->Hq + h) * j->Dv,
                            j->y + ((b * j->Hq + h) * j->S + i) * j->Dv, j->Dv * sizeof(double));
         int64_t d3[3] = {(int64_t)j->B, (int64_t)j->S, (int64_t)(j->Hq * j->Dv)};
-        s = rnn_store(k, ctx, 0, j->dtype, d3, 3, y);
+        s = cpu_rnn_store(k, ctx, 0, j->dtype, d3, 3, y);
     } else {
-        s = rnn_store(k, ctx, 0, j->dtype, ydims, 4, y);
+        s = cpu_rnn_store(k, ctx, 0, j->dtype, ydims, 4, y);
     }
     const attn_params *p = k->params;
     int64_t kd[4] = {(int64_t)j->B, (int64_t)j->Hkv, (int64_t)j->T, (int64_t)j->D};
     int64_t vd[4] = {(int64_t)j->B, (int64_t)j->Hkv, (int64_t)j->T, (int64_t)j->Dv};
     int64_t qd[4] = {(int64_t)j->B, (int64_t)j->Hq, (int64_t)j->S, (int64_t)j->T};
     if (s == EMBER_OK && p->want[1])
-        s = rnn_store(k, ctx, 1, j->dtype, kd, 4, j->present_k);
+        s = cpu_rnn_store(k, ctx, 1, j->dtype, kd, 4, j->present_k);
     if (s == EMBER_OK && p->want[2])
-        s = rnn_store(k, ctx, 2, j->dtype, vd, 4, j->present_v);
+        s = cpu_rnn_store(k, ctx, 2, j->dtype, vd, 4, j->present_v);
     if (s == EMBER_OK && p->want[3])
-        s = rnn_store(k, ctx, 3, j->dtype, qd, 4, j->qk);
+        s = cpu_rnn_store(k, ctx, 3, j->dtype, qd, 4, j->qk);
     return s;
 }
 
@@ -376,10 +380,10 @@ static ember_status attn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     j.sscale = rnn_round(j.dtype, sqrt(scale));
     size_t nqk = j.B * j.Hq * j.S * j.T;
     size_t nk = j.B * j.Hkv * j.T * j.D;
-    s = rnn_alloc(ctx, k, 2 * nk + j.B * j.Hkv * j.T * j.Dv + j.B * j.Hq * j.S * j.D,
+    s = cpu_rnn_alloc(ctx, k, 2 * nk + j.B * j.Hkv * j.T * j.Dv + j.B * j.Hq * j.S * j.D,
                   &j.present_k);
     if (s == EMBER_OK)
-        s = rnn_alloc(ctx, k, 2 * nqk + j.B * j.Hq * (j.T + j.S * j.Dv), &j.qk);
+        s = cpu_rnn_alloc(ctx, k, 2 * nqk + j.B * j.Hq * (j.T + j.S * j.Dv), &j.qk);
     if (s != EMBER_OK)
         return s;
     j.present_v = j.present_k + nk;
@@ -396,7 +400,7 @@ static ember_status attn_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return attn_outputs(k, ctx, &j);
 }
 
-static ember_status attn_create(cpu_kernel *k, const ember_node *node)
+ember_status cpu_attn_create(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(attn_params));
     if (s != EMBER_OK)
@@ -423,7 +427,7 @@ static ember_status attn_create(cpu_kernel *k, const ember_node *node)
         return s;
     p->causal = causal != 0;
     for (size_t i = 0; i < 4; i++)
-        p->want[i] = rnn_wants_output(k->host, node, i);
+        p->want[i] = cpu_rnn_wants_output(k->host, node, i);
     if (p->qk_mode < 0 || p->qk_mode > 3 || p->left_window < -1 || p->right_window < -1)
         return k->host->fail(EMBER_E_INVALID_MODEL,
                              "node '%s' (%s): attribute qk_matmul_output_mode or "

@@ -1,9 +1,16 @@
 /*
- * NonMaxSuppression (opsets 10+), included by kernels_image.c: per batch
+ * NonMaxSuppression (opsets 10+), part of the image family: per batch
  * and class, boxes above score_threshold are visited by descending score
  * (ties: lower index first) and kept unless their IoU with a kept box
  * exceeds iou_threshold, up to max_output_boxes_per_class.
  */
+#include "kernels_image.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 typedef struct nms_params {
     bool center_point;
@@ -65,7 +72,7 @@ typedef struct nms_limits {
 static ember_status nms_read_limits(const cpu_kernel *k, ember_kernel_context *ctx,
                                     nms_limits *l)
 {
-    const ember_tensor *t = img_opt_input(k, ctx, 2);
+    const ember_tensor *t = cpu_opt_input(k, ctx, 2);
     double v = 0.0;
     ember_status s = EMBER_OK;
     l->max_out = 0;
@@ -73,15 +80,15 @@ static ember_status nms_read_limits(const cpu_kernel *k, ember_kernel_context *c
     l->score = 0.0;
     l->has_score = false;
     if (t != NULL && cpu_tensor_numel(t) > 0) {
-        s = img_scalar(k, ctx, 2, t, &v);
+        s = cpu_img_scalar(k, ctx, 2, t, &v);
         l->max_out = v > 0 ? (int64_t)v : 0;
     }
-    t = img_opt_input(k, ctx, 3);
+    t = cpu_opt_input(k, ctx, 3);
     if (s == EMBER_OK && t != NULL && cpu_tensor_numel(t) > 0)
-        s = img_scalar(k, ctx, 3, t, &l->iou);
-    t = img_opt_input(k, ctx, 4);
+        s = cpu_img_scalar(k, ctx, 3, t, &l->iou);
+    t = cpu_opt_input(k, ctx, 4);
     if (s == EMBER_OK && t != NULL && cpu_tensor_numel(t) > 0) {
-        s = img_scalar(k, ctx, 4, t, &l->score);
+        s = cpu_img_scalar(k, ctx, 4, t, &l->score);
         l->has_score = true;
     }
     return s;
@@ -137,15 +144,15 @@ static ember_status nms_run(const cpu_kernel *k, ember_kernel_context *ctx)
     nms_box *cand;
     size_t *kept;
     int64_t *sel;
-    s = img_load(k, ctx, 0, boxes, &bx);
+    s = cpu_img_load(k, ctx, 0, boxes, &bx);
     if (s == EMBER_OK)
-        s = img_load(k, ctx, 1, scores, &sc);
+        s = cpu_img_load(k, ctx, 1, scores, &sc);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, nb, sizeof(nms_box), (void **)&cand);
+        s = cpu_img_scratch(k, ctx, nb, sizeof(nms_box), (void **)&cand);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, nb, sizeof(size_t), (void **)&kept);
+        s = cpu_img_scratch(k, ctx, nb, sizeof(size_t), (void **)&kept);
     if (s == EMBER_OK)
-        s = img_scratch(k, ctx, nbat * ncls * cap_per * 3, sizeof(int64_t), (void **)&sel);
+        s = cpu_img_scratch(k, ctx, nbat * ncls * cap_per * 3, sizeof(int64_t), (void **)&sel);
     if (s != EMBER_OK)
         return s;
     size_t total = 0;
@@ -161,7 +168,7 @@ static ember_status nms_run(const cpu_kernel *k, ember_kernel_context *ctx)
     return s;
 }
 
-static ember_status img_create_nms(cpu_kernel *k, const ember_node *node)
+ember_status cpu_img_create_nms(cpu_kernel *k, const ember_node *node)
 {
     ember_status s = cpu_kernel_params(k, sizeof(nms_params));
     if (s != EMBER_OK)
