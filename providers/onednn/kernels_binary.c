@@ -176,12 +176,7 @@ static ember_status binary_primitive(const onednn_kernel *k, const onednn_shapes
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &user_out,
                                onednn_pd_md(pd, dnnl_query_dst_md, 0));
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 static ember_status binary_build(const onednn_kernel *k, const onednn_shapes *in,
@@ -267,12 +262,7 @@ static ember_status erf_build(const onednn_kernel *k, const onednn_shapes *in,
         s = onednn_plan_input(k, in, plan, DNNL_ARG_FROM, 0, &md, NULL);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_TO, 0, &md, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_erf(onednn_kernel *k, const ember_node *node)

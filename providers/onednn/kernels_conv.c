@@ -166,12 +166,7 @@ static ember_status conv_plan(const onednn_kernel *k, const onednn_shapes *in,
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
         s = conv_args(k, in, plan, pd, &m);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 /* ---- Conv -------------------------------------------------------------- */

@@ -47,12 +47,7 @@ static ember_status unary_finish(const onednn_kernel *k, const onednn_shapes *in
         s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, md, NULL);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, md, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 /* ---- eltwise ----------------------------------------------------------- */

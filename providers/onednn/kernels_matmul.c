@@ -57,11 +57,7 @@ static ember_status matmul_finish(const onednn_kernel *k, const onednn_shapes *i
                               2, post_md, NULL);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &user_md[2], NULL);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, NULL); /* the caller frees attr */
 }
 
 /* alpha * A B + beta * C = beta * ((alpha / beta) * A B + C): an output

@@ -75,12 +75,7 @@ static ember_status batchnorm_build(const onednn_kernel *k, const onednn_shapes 
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
         s = batchnorm_args(k, in, plan, &data, &channel);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node)
@@ -201,12 +196,7 @@ static ember_status layernorm_build(const onednn_kernel *k, const onednn_shapes 
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
         s = layernorm_args(k, in, plan, mds, (size_t)axis);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node)
@@ -258,12 +248,7 @@ static ember_status lrn_build(const onednn_kernel *k, const onednn_shapes *in,
         s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, &data, NULL);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &data, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_lrn(onednn_kernel *k, const ember_node *node)

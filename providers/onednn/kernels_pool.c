@@ -90,12 +90,7 @@ static ember_status pool_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &plain_dst,
                                onednn_pd_md(pd, dnnl_query_dst_md, 0));
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_pool(onednn_kernel *k, const ember_node *node)

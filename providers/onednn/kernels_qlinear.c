@@ -163,12 +163,7 @@ static ember_status qmm_build(const onednn_kernel *k, const onednn_shapes *in,
                               onednn_pd_md(pd, dnnl_query_weights_md, 0));
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &dst, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_qlinear_matmul(onednn_kernel *k, const ember_node *node)
@@ -342,12 +337,7 @@ static ember_status qconv_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &dst_user,
                                onednn_pd_md(pd, dnnl_query_dst_md, 0));
-    dnnl_primitive_attr_destroy(attr);
-    if (s != EMBER_OK) {
-        dnnl_primitive_desc_destroy(pd);
-        return s;
-    }
-    return onednn_plan_primitive(k, plan, pd);
+    return onednn_plan_finish(k, plan, s, pd, attr);
 }
 
 ember_status onednn_create_qlinear_conv(onednn_kernel *k, const ember_node *node)

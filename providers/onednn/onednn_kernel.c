@@ -482,12 +482,12 @@ void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, siz
         plan->n_outputs = index + 1;
 }
 
-ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
-                                   dnnl_primitive_desc_t pd)
+ember_status onednn_plan_finish(const onednn_kernel *k, onednn_plan *plan, ember_status s,
+                                dnnl_primitive_desc_t pd, dnnl_primitive_attr_t attr)
 {
-    ember_status s = EMBER_OK;
+    dnnl_primitive_attr_destroy(attr);
     onednn_set_threads(plan_threads(plan));
-    if (!k->is_trial)
+    if (s == EMBER_OK && !k->is_trial)
         s = onednn_check(k, dnnl_primitive_create(&plan->prim, pd), "the primitive");
     dnnl_primitive_desc_destroy(pd);
     return s;

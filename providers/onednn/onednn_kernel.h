@@ -302,10 +302,11 @@ void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, siz
 /* A reorder primitive from `src` to `dst` (none in claim-time trials). */
 ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_desc_t *src,
                                    const dnnl_memory_desc_t *dst, dnnl_primitive_t *out);
-/* Creates the primitive from `pd` (which it then destroys) and records the
- * scratchpad size. */
-ember_status onednn_plan_primitive(const onednn_kernel *k, onednn_plan *plan,
-                                   dnnl_primitive_desc_t pd);
+/* The end of a family's build: frees `attr` (may be NULL) and, when s is
+ * EMBER_OK, creates the plan's primitive from `pd` (none in claim-time
+ * trials); frees `pd` either way and returns the status. */
+ember_status onednn_plan_finish(const onednn_kernel *k, onednn_plan *plan, ember_status s,
+                                dnnl_primitive_desc_t pd, dnnl_primitive_attr_t attr);
 void onednn_plan_destroy(onednn_plan *plan);
 
 /* ---- kernel lifecycle (onednn_kernel.c) -------------------------------- */
