@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 from conftest import assert_same, both
 
 import ember
@@ -380,3 +381,51 @@ def test_session_warns_nothing_on_a_plain_cpu_session(models, x16):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ember.InferenceSession(models["add"], providers=CPU).run(None, {"x": x16})
+
+
+def conv_block_model() -> onnx.ModelProto:
+    """Conv -> Relu -> Conv -> Add(shortcut) -> Relu on [N, 8, 12, 12]: what oneDNN runs as
+    one group (fused sum and activations, blocked layouts)."""
+    rng = np.random.default_rng(4)
+    w1 = numpy_helper.from_array((rng.standard_normal((8, 8, 3, 3)) * 0.2).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array((rng.standard_normal((8, 8, 3, 3)) * 0.2).astype(np.float32), "w2")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c2", "x"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8, 12, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8, 12, 12])], [w1, w2])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.skipif("DnnlExecutionProvider" not in ember.get_available_providers(),
+                    reason="the oneDNN provider is not built")
+def test_onednn_groups_run_from_several_threads(tmp_path):
+    """Four threads, three batch sizes at once: each shape builds its group program once
+    (under the group's lock) and every run takes its own arena."""
+    path = str(tmp_path / "block.onnx")
+    onnx.save_model(conv_block_model(), path)
+    session = ember.InferenceSession(path, providers=["DnnlExecutionProvider",
+                                                      "CPUExecutionProvider"])
+    reference = ember.InferenceSession(path, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(8)
+    inputs = {n: rng.standard_normal((n, 8, 12, 12)).astype(np.float32) for n in (1, 2, 3)}
+    expected = {n: reference.run(None, {"x": x})[0] for n, x in inputs.items()}
+    failures = []
+
+    def worker(n):
+        for _ in range(50):
+            [got] = session.run(None, {"x": inputs[n]})
+            if not np.allclose(got, expected[n], rtol=1e-4, atol=1e-5):
+                failures.append(n)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2, 3, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
