@@ -1,5 +1,5 @@
 /*
- * Elementwise activations (Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip) as a
+ * Elementwise activations (Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip, Gelu) as a
  * oneDNN eltwise over the tensor seen as one flat vector, and Softmax /
  * LogSoftmax as a oneDNN softmax (v2) along the ONNX axis (before opset 13,
  * over the tensor flattened to 2-D at the axis).
@@ -130,6 +130,17 @@ ember_status onednn_create_eltwise(onednn_kernel *k, const ember_node *node)
         p->alg = dnnl_eltwise_logistic;
     else if (strcmp(k->op, "Tanh") == 0)
         p->alg = dnnl_eltwise_tanh;
+    else if (strcmp(k->op, "Gelu") == 0) {
+        char approximate[8];
+        s = onednn_attr_string(k, node, "approximate", "none", approximate, sizeof approximate);
+        if (s == EMBER_OK && strcmp(approximate, "none") != 0 && strcmp(approximate, "tanh") != 0)
+            return k->host->fail(EMBER_E_INVALID_MODEL,
+                                 "node '%s' (Gelu): approximate must be 'none' or 'tanh', not "
+                                 "'%s'",
+                                 k->name, approximate);
+        p->alg = strcmp(approximate, "tanh") == 0 ? dnnl_eltwise_gelu_tanh : dnnl_eltwise_gelu_erf;
+        return s;
+    }
     else if (strcmp(k->op, "LeakyRelu") == 0) {
         p->alg = dnnl_eltwise_relu;
         return onednn_attr_float(k, node, "alpha", 0.01f, &p->alpha);

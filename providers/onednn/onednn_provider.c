@@ -30,6 +30,7 @@ static const onednn_op_entry ops[] = {
     {"Sigmoid", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"Tanh", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"Clip", 6, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
+    {"Gelu", 20, ONEDNN_OPSET_MAX, onednn_check_eltwise, onednn_create_eltwise},
     {"Softmax", 1, ONEDNN_OPSET_MAX, onednn_check_softmax, onednn_create_softmax},
     {"LogSoftmax", 1, ONEDNN_OPSET_MAX, onednn_check_softmax, onednn_create_softmax},
     {"Add", 7, ONEDNN_OPSET_MAX, onednn_check_binary, onednn_create_binary},
