@@ -15,14 +15,35 @@ typedef struct norm_params {
     int64_t size;            /* LRN */
 } norm_params;
 
+/* Input `index` is a float32 or bfloat16 tensor of rank in [min, max]
+ * (scales, biases and statistics: oneDNN takes them in float32, converted
+ * once when they are constants). */
+static bool param_float(const ember_host_api *host, const ember_node *node, size_t index,
+                        int min_rank, int max_rank)
+{
+    ember_type_info info;
+    if (index >= host->node_input_count(node) || !host->node_input_present(node, index))
+        return true;
+    return host->node_input_type(node, index, &info) &&
+           (info.dtype == EMBER_DTYPE_FLOAT32 || info.dtype == EMBER_DTYPE_BFLOAT16) &&
+           info.rank >= min_rank && info.rank <= max_rank;
+}
+
+/* Parameter input `index` as it arrives: dense, in its own float type. */
+static ember_status param_user_md(const onednn_kernel *k, const onednn_shapes *in, size_t index,
+                                  const int64_t *dims, size_t rank, dnnl_memory_desc_t *user)
+{
+    return onednn_md_plain_as(k, user, dims, rank, in->dtype[index]);
+}
+
 /* ---- BatchNormalization ------------------------------------------------ */
 
 bool onednn_check_batchnorm(const ember_host_api *host, const ember_node *node)
 {
     for (size_t i = 1; i < 5; i++)
-        if (!onednn_input_f32(host, node, i, 1, 1))
+        if (!param_float(host, node, i, 1, 1))
             return false;
-    return onednn_input_f32(host, node, 0, 2, 5) &&
+    return onednn_input_float(host, node, 0, 2, 5) &&
            onednn_node_int(host, node, "training_mode", 0) == 0 &&
            onednn_node_int(host, node, "spatial", 1) == 1 && onednn_output_unused(host, node, 1) &&
            onednn_output_unused(host, node, 2) && onednn_output_unused(host, node, 3) &&
@@ -36,8 +57,12 @@ static ember_status batchnorm_args(const onednn_kernel *k, const onednn_shapes *
     static const int args[] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
                                DNNL_ARG_VARIANCE};
     ember_status s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, data, NULL);
-    for (size_t i = 0; s == EMBER_OK && i < 4; i++)
-        s = onednn_plan_input(k, in, plan, args[i], i + 1, channel, NULL);
+    for (size_t i = 0; s == EMBER_OK && i < 4; i++) {
+        dnnl_memory_desc_t user;
+        s = param_user_md(k, in, i + 1, in->dims[i + 1], 1, &user);
+        if (s == EMBER_OK)
+            s = onednn_plan_input(k, in, plan, args[i], i + 1, &user, channel);
+    }
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, data, NULL);
     return s;
@@ -63,7 +88,7 @@ static ember_status batchnorm_build(const onednn_kernel *k, const onednn_shapes 
     onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
     ember_status s = onednn_md_input(k, in, 0, &data);
     if (s == EMBER_OK)
-        s = onednn_md_plain(k, &channel, &c, 1);
+        s = onednn_md_plain_as(k, &channel, &c, 1, EMBER_DTYPE_FLOAT32);
     if (s == EMBER_OK)
         s = onednn_check(k,
                          dnnl_batch_normalization_forward_desc_init(
@@ -85,6 +110,7 @@ ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node)
     if (s == EMBER_OK)
         s = onednn_attr_float(k, node, "epsilon", 1e-5f, &p->epsilon);
     k->build = batchnorm_build;
+    k->param_mask = 0x1eu; /* scale, B, mean, var */
     return s;
 }
 
@@ -94,9 +120,14 @@ bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node)
 {
     bool mean_unused = onednn_output_unused(host, node, 1);
     bool inv_unused = onednn_output_unused(host, node, 2);
-    return onednn_input_f32(host, node, 0, 1, ONEDNN_MAX_RANK) &&
-           onednn_input_f32(host, node, 1, 0, ONEDNN_MAX_RANK) &&
-           onednn_input_f32(host, node, 2, 0, ONEDNN_MAX_RANK) && mean_unused == inv_unused;
+    ember_type_info x;
+    /* bfloat16: without the statistics outputs (finish computes in float). */
+    bool stats_ok = mean_unused || (host->node_input_type(node, 0, &x) &&
+                                    x.dtype == EMBER_DTYPE_FLOAT32);
+    return onednn_input_float(host, node, 0, 1, ONEDNN_MAX_RANK) &&
+           param_float(host, node, 1, 0, ONEDNN_MAX_RANK) &&
+           param_float(host, node, 2, 0, ONEDNN_MAX_RANK) && mean_unused == inv_unused &&
+           stats_ok;
 }
 
 static int64_t numel(const int64_t *dims, size_t rank)
@@ -143,11 +174,17 @@ static ember_status layernorm_args(const onednn_kernel *k, const onednn_shapes *
     /* mds: data, stat, per-element. */
     bool has_bias = in->n > 2 && in->present[2];
     bool has_stats = k->n_outputs > 2;
+    int64_t inner = mds[2].dims[0];
+    dnnl_memory_desc_t scale, shift;
     ember_status s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, 0, &mds[0], NULL);
     if (s == EMBER_OK)
-        s = onednn_plan_input(k, in, plan, DNNL_ARG_SCALE, 1, &mds[2], NULL);
+        s = param_user_md(k, in, 1, &inner, 1, &scale);
+    if (s == EMBER_OK)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SCALE, 1, &scale, &mds[2]);
     if (s == EMBER_OK && has_bias)
-        s = onednn_plan_input(k, in, plan, DNNL_ARG_SHIFT, 2, &mds[2], NULL);
+        s = param_user_md(k, in, 2, &inner, 1, &shift);
+    if (s == EMBER_OK && has_bias)
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SHIFT, 2, &shift, &mds[2]);
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &mds[0], NULL);
     if (s == EMBER_OK && has_stats)
@@ -182,9 +219,9 @@ static ember_status layernorm_build(const onednn_kernel *k, const onednn_shapes 
     onednn_plan_shape(plan, 0, in->dims[0], in->rank[0]);
     ember_status s = onednn_md_plain(k, &mds[0], flat, 2);
     if (s == EMBER_OK)
-        s = onednn_md_plain(k, &mds[1], &outer, 1);
+        s = onednn_md_plain_as(k, &mds[1], &outer, 1, EMBER_DTYPE_FLOAT32);
     if (s == EMBER_OK)
-        s = onednn_md_plain(k, &mds[2], &inner, 1);
+        s = onednn_md_plain_as(k, &mds[2], &inner, 1, EMBER_DTYPE_FLOAT32);
     if (s == EMBER_OK)
         s = onednn_check(k,
                          dnnl_layer_normalization_forward_desc_init(&desc, prop, &mds[0], &mds[1],
@@ -212,6 +249,7 @@ ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node)
         k->n_outputs = 1;
     k->build = layernorm_build;
     k->finish = layernorm_finish;
+    k->param_mask = 6u; /* Scale and B */
     return s;
 }
 

@@ -63,6 +63,7 @@ static bool map_member(const ember_host_api *host, onednn_group *g, const ember_
             return false;
         const ember_tensor *c = host->node_input_constant(node, i);
         step->in.data[i] = c != NULL ? c->data : NULL;
+        step->in.dtype[i] = type.dtype;
         if (c == NULL && ((step->k->value_mask >> i) & 1u))
             return false; /* a bound baked into the primitive must be constant */
     }

@@ -188,8 +188,8 @@ ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *
                          k->name, k->op, what, (int)st);
 }
 
-ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
-                             const int64_t *dims, size_t rank)
+static ember_status md_dense(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                             const int64_t *dims, size_t rank, dnnl_data_type_t dt)
 {
     dnnl_dims_t d, strides;
     int64_t stride = 1;
@@ -202,8 +202,20 @@ ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
         strides[i] = stride;
         stride *= dims[i] > 1 ? dims[i] : 1;
     }
-    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, (int)rank, d, k->dt, strides),
+    return onednn_check(k, dnnl_memory_desc_init_by_strides(md, (int)rank, d, dt, strides),
                         "a memory descriptor");
+}
+
+ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                             const int64_t *dims, size_t rank)
+{
+    return md_dense(k, md, dims, rank, k->dt);
+}
+
+ember_status onednn_md_plain_as(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                                const int64_t *dims, size_t rank, uint32_t dtype)
+{
+    return md_dense(k, md, dims, rank, dtype == EMBER_DTYPE_BFLOAT16 ? dnnl_bf16 : dnnl_f32);
 }
 
 ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims,
@@ -572,6 +584,7 @@ static bool shapes_of_node(const onednn_kernel *k, const ember_node *node, bool 
         if (c == NULL && ((k->value_mask >> i) & 1u))
             return false;
         in->data[i] = with_data && c != NULL ? c->data : NULL;
+        in->dtype[i] = info.dtype;
     }
     return true;
 }
@@ -588,8 +601,8 @@ static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *
         in->present[i] = t != NULL;
         if (t == NULL)
             continue;
-        bool is_mixed = k->dtype == EMBER_DTYPE_UNDEFINED;
-        if (t->rank > ONEDNN_MAX_RANK || (!is_mixed && t->dtype != k->dtype))
+        bool is_free = k->dtype == EMBER_DTYPE_UNDEFINED || ((k->param_mask >> i) & 1u);
+        if (t->rank > ONEDNN_MAX_RANK || (!is_free && t->dtype != k->dtype))
             return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
                                  "node '%s' (%s): input %zu (rank %u, dtype %u) is not of the "
                                  "type (%u) and rank (<= %d) the kernel was built for",
@@ -602,6 +615,7 @@ static ember_status shapes_of_run(const onednn_kernel *k, ember_kernel_context *
             return k->host->fail(EMBER_E_INVALID_ARGUMENT,
                                  "node '%s' (%s): input %zu must be a scalar", k->name, k->op, i);
         in->data[i] = ((k->const_mask | k->value_mask) >> i) & 1u ? t->data : NULL;
+        in->dtype[i] = t->dtype;
     }
     return EMBER_OK;
 }

@@ -109,6 +109,7 @@ typedef struct onednn_shapes {
     int64_t dims[ONEDNN_MAX_IO][ONEDNN_MAX_RANK];
     const void *data[ONEDNN_MAX_IO];
     const dnnl_memory_desc_t *layout[ONEDNN_MAX_IO];
+    uint32_t dtype[ONEDNN_MAX_IO];
 } onednn_shapes;
 
 /* Post-ops a group fuses into a Conv, MatMul or Gemm primitive: first the
@@ -153,6 +154,9 @@ struct ember_kernel {
     /* Float scalar inputs whose values are baked into the primitive (Clip's
      * bounds): part of the plan key, so new values build a new plan. */
     uint32_t value_mask;
+    /* Inputs whose float type may differ from the kernel's (float32 or
+     * bfloat16 statistics and scales of a normalization). */
+    uint32_t param_mask;
     onednn_build_fn build;
     onednn_finish_fn finish;
     void *params; /* the family's own struct */
@@ -267,6 +271,10 @@ ember_status onednn_md_plain(const onednn_kernel *k, dnnl_memory_desc_t *md,
 /* Appends the fused activation (if any) to `ops`: for families that set
  * post-ops of their own, which replace onednn_attr_create's. */
 ember_status onednn_fusion_append_eltwise(const onednn_kernel *k, dnnl_post_ops_t ops);
+/* A dense row-major descriptor of dims[0..rank) in `dtype` (float32 or
+ * bfloat16, an ember_dtype). */
+ember_status onednn_md_plain_as(const onednn_kernel *k, dnnl_memory_desc_t *md,
+                                const int64_t *dims, size_t rank, uint32_t dtype);
 /* The descriptor input `index` arrives in: in->layout[index] when set,
  * else dense row-major. */
 ember_status onednn_md_input(const onednn_kernel *k, const onednn_shapes *in, size_t index,

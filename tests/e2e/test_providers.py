@@ -307,3 +307,60 @@ def test_onednn_runs_qlinear_conv_in_int8(run_ember, tmp_path, x_type, group):
         None, {"x": x})
     assert actual.dtype == expected.dtype
     assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
+
+
+def bf16_norms(rng):
+    """float32 in, Cast to bfloat16, BatchNormalization (bfloat16 parameters), Relu,
+    LayerNormalization over the last axis (float32 scale and bias), Cast back."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    c = 6
+    params = {"scale": rng.random(c) + 0.5, "bias": rng.standard_normal(c) * 0.1,
+              "mean": rng.standard_normal(c) * 0.1, "var": rng.random(c) + 0.5}
+    inits = [helper.make_tensor(name, TensorProto.BFLOAT16, [c], v.astype(np.float32).tolist())
+             for name, v in params.items()]
+    gamma, beta = rng.random(10) + 0.5, rng.standard_normal(10) * 0.1
+    inits += [numpy_helper.from_array(gamma.astype(np.float32), "gamma"),
+              numpy_helper.from_array(beta.astype(np.float32), "beta")]
+    nodes = [
+        helper.make_node("Cast", ["x"], ["xb"], to=TensorProto.BFLOAT16),
+        helper.make_node("BatchNormalization", ["xb", "scale", "bias", "mean", "var"], ["bn"],
+                         epsilon=1e-5),
+        helper.make_node("Relu", ["bn"], ["r"]),
+        helper.make_node("LayerNormalization", ["r", "gamma", "beta"], ["ln"], axis=-1,
+                         epsilon=1e-5),
+        helper.make_node("Cast", ["ln"], ["y"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes, "bf16_norms", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, c, 4, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, c, 4, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model, params, (gamma, beta)
+
+
+@needs_onednn
+def test_onednn_runs_bfloat16_normalizations(run_ember, tmp_path):
+    import onnx
+
+    rng = np.random.default_rng(6)
+    model, p, (gamma, beta) = bf16_norms(rng)
+    path = tmp_path / "norms.onnx"
+    onnx.save_model(model, str(path))
+    x = rng.standard_normal((2, 6, 4, 10)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    res = run_ember("run", path, "--providers", "onednn,cpu", "--input",
+                    f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    placed = dict(line.split()[:2] for line in res.stdout.splitlines()
+                  if line.startswith("  ") and line.split()[0] in ("oneDNN", "CPU"))
+    if "oneDNN" not in placed:
+        pytest.skip("oneDNN has no bfloat16 kernels on this CPU (no AVX512-BF16/AMX)")
+    assert placed["oneDNN"] == "3", res.stdout  # BatchNormalization, Relu, LayerNormalization
+    shape = (1, 6, 1, 1)
+    q = {k: bf16_round(v).reshape(shape) for k, v in p.items()}
+    bn = (bf16_round(x) - q["mean"]) / np.sqrt(q["var"] + 1e-5) * q["scale"] + q["bias"]
+    r = np.maximum(bf16_round(bn), 0)
+    mu, var = r.mean(-1, keepdims=True), r.var(-1, keepdims=True)
+    ref = (r - mu) / np.sqrt(var + 1e-5) * gamma + beta
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "y.npy"), ref, atol=5e-2)
