@@ -1,12 +1,11 @@
 /*
- * The quantized ops in int8: QLinearMatMul and QLinearConv.
- *
- * QLinearMatMul (opset 10, 21) as a oneDNN int8 matmul: A uint8 or int8,
- * B int8, Y uint8 or int8 (A's type), with the scales and zero points
- * constant scalars (a per-column B scale too), which is how quantized
- * models carry them. The primitive computes
- *   y = saturate(round(a_scale * b_scale / y_scale * (A - a_zp)(B - b_zp)) + y_zp)
- * with its output scale and zero-point attributes, rounding half to even as
+ * The quantized ops in int8: QLinearMatMul and QLinearConv, as oneDNN int8
+ * matmul and convolution. The input is uint8 or int8, the weights int8,
+ * the output of the input's type; scales and zero points are constants
+ * (per output channel or column for the weight scale), which is how
+ * quantized models carry them. The primitive computes
+ *   y = saturate(round(x_scale * w_scale / y_scale * (X - x_zp)(W - w_zp)) + y_zp)
+ * with its output-scale and zero-point attributes, rounding half to even as
  * ONNX does. Scales or zero points that are graph inputs, uint8 weights and
  * float16 scales are left to the CPU provider.
  */
@@ -14,15 +13,17 @@
 
 #include <string.h>
 
-typedef struct qmm_params {
-    float scale_a, scale_y;
-    int32_t zp_a, zp_b, zp_y;
-    size_t n_scale_b;
-    const float *scale_b; /* the graph's constant (n_scale_b values) */
-} qmm_params;
+/* Both ops number their inputs alike: x, x_scale, x_zero_point, w, w_scale,
+ * w_zero_point, y_scale, y_zero_point (and QLinearConv's bias B). */
+enum { X, X_SCALE, X_ZP, W, W_SCALE, W_ZP, Y_SCALE, Y_ZP, BIAS };
 
-/* Input index of each operand, as ONNX numbers them. */
-enum { A, A_SCALE, A_ZP, B, B_SCALE, B_ZP, Y_SCALE, Y_ZP, N_INPUTS };
+/* The constant scales and zero points, read at kernel_create. */
+typedef struct quant_params {
+    float scale_x, scale_y;
+    const float *scale_w; /* the graph's constant, n_scale_w values */
+    size_t n_scale_w;
+    int32_t zp_x, zp_w, zp_y;
+} quant_params;
 
 static bool is_int8(uint32_t dtype)
 {
@@ -42,33 +43,68 @@ static size_t numel(const ember_tensor *t)
     return t->rank == 0 ? 1 : (size_t)t->dims[0];
 }
 
+static bool all_zero(const ember_tensor *t)
+{
+    for (size_t i = 0; i < numel(t); i++)
+        if (((const int8_t *)t->data)[i] != 0)
+            return false;
+    return true;
+}
+
+/* The scales and zero points are constants of the right types; the weight
+ * scale has one value or one per output (n_out); the weight zero point
+ * one value, or with `zero_w` zeros only. */
+static bool constants_ok(const ember_host_api *host, const ember_node *node, uint32_t x_type,
+                         int64_t n_out, bool zero_w)
+{
+    const ember_tensor *x_scale = constant_of(host, node, X_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *w_scale = constant_of(host, node, W_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *y_scale = constant_of(host, node, Y_SCALE, EMBER_DTYPE_FLOAT32);
+    const ember_tensor *w_zp = constant_of(host, node, W_ZP, EMBER_DTYPE_INT8);
+    ember_type_info y;
+    bool w_zp_ok = w_zp != NULL && (zero_w ? all_zero(w_zp) : numel(w_zp) == 1);
+    return x_scale && numel(x_scale) == 1 && y_scale && numel(y_scale) == 1 && w_scale &&
+           (numel(w_scale) == 1 || (n_out > 0 && numel(w_scale) == (size_t)n_out)) &&
+           w_zp_ok && constant_of(host, node, X_ZP, x_type) != NULL &&
+           constant_of(host, node, Y_ZP, x_type) != NULL && host->node_output_type(node, 0, &y) &&
+           y.dtype == x_type;
+}
+
 bool onednn_check_qlinear_matmul(const ember_host_api *host, const ember_node *node)
 {
-    ember_type_info a, b;
-    if (host->node_input_count(node) != N_INPUTS || !host->node_input_type(node, A, &a) ||
-        !host->node_input_type(node, B, &b) || !is_int8(a.dtype) ||
-        b.dtype != EMBER_DTYPE_INT8 || a.rank < 2 || a.rank > 3 || b.rank != 2)
-        return false;
-    const ember_tensor *b_scale = constant_of(host, node, B_SCALE, EMBER_DTYPE_FLOAT32);
-    ember_type_info y;
-    return constant_of(host, node, A_SCALE, EMBER_DTYPE_FLOAT32) != NULL &&
-           numel(constant_of(host, node, A_SCALE, EMBER_DTYPE_FLOAT32)) == 1 &&
-           b_scale != NULL && (numel(b_scale) == 1 || (b.dims[1] > 0 &&
-                                                        numel(b_scale) == (size_t)b.dims[1])) &&
-           constant_of(host, node, Y_SCALE, EMBER_DTYPE_FLOAT32) != NULL &&
-           constant_of(host, node, A_ZP, a.dtype) != NULL &&
-           constant_of(host, node, B_ZP, EMBER_DTYPE_INT8) != NULL &&
-           numel(constant_of(host, node, B_ZP, EMBER_DTYPE_INT8)) == 1 &&
-           constant_of(host, node, Y_ZP, a.dtype) != NULL &&
-           constant_of(host, node, Y_SCALE, EMBER_DTYPE_FLOAT32) != NULL &&
-           numel(constant_of(host, node, Y_SCALE, EMBER_DTYPE_FLOAT32)) == 1 &&
-           host->node_output_type(node, 0, &y) && y.dtype == a.dtype;
+    ember_type_info x, w;
+    return host->node_input_count(node) == Y_ZP + 1 && host->node_input_type(node, X, &x) &&
+           host->node_input_type(node, W, &w) && is_int8(x.dtype) &&
+           w.dtype == EMBER_DTYPE_INT8 && x.rank >= 2 && x.rank <= 3 && w.rank == 2 &&
+           constants_ok(host, node, x.dtype, w.dims[1], false);
 }
 
 static int32_t zero_point(const ember_tensor *t)
 {
     return t->dtype == EMBER_DTYPE_UINT8 ? *(const uint8_t *)t->data
                                          : *(const int8_t *)t->data;
+}
+
+/* Reads the constants constants_ok accepted; sets the kernel's types. */
+static ember_status read_quant(onednn_kernel *k, const ember_node *node, quant_params *q)
+{
+    const ember_host_api *host = k->host;
+    const ember_tensor *w_scale = host->node_input_constant(node, W_SCALE);
+    ember_type_info x;
+    host->node_input_type(node, X, &x);
+    q->scale_x = *(const float *)host->node_input_constant(node, X_SCALE)->data;
+    q->scale_y = *(const float *)host->node_input_constant(node, Y_SCALE)->data;
+    q->scale_w = w_scale->data;
+    q->n_scale_w = numel(w_scale);
+    q->zp_x = zero_point(host->node_input_constant(node, X_ZP));
+    q->zp_w = zero_point(host->node_input_constant(node, W_ZP));
+    q->zp_y = zero_point(host->node_input_constant(node, Y_ZP));
+    if (q->scale_y == 0.0f)
+        return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (%s): y_scale is 0", k->name,
+                          k->op);
+    k->dtype = EMBER_DTYPE_UNDEFINED; /* mixed types, checked at claim */
+    k->dt = x.dtype == EMBER_DTYPE_UINT8 ? dnnl_u8 : dnnl_s8;
+    return EMBER_OK;
 }
 
 /* ---- build ------------------------------------------------------------------ */
@@ -89,45 +125,48 @@ static ember_status md_of(const onednn_kernel *k, dnnl_memory_desc_t *md, const 
                         "an int8 descriptor");
 }
 
-static ember_status qmm_attr(const onednn_kernel *k, dnnl_primitive_attr_t attr)
+/* Output scales x_scale * w_scale / y_scale (per output channel, dim 1 of
+ * the destination, when w_scale has several) and the non-zero zero points. */
+static ember_status quant_attr(const onednn_kernel *k, const quant_params *q,
+                               dnnl_primitive_attr_t attr)
 {
-    const qmm_params *p = k->params;
     float scales[4096];
-    size_t count = p->n_scale_b;
+    size_t count = q->n_scale_w;
     if (count > sizeof scales / sizeof scales[0])
         return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
-                             "node '%s' (QLinearMatMul): %zu per-column scales (at most 4096)",
-                             k->name, count);
+                             "node '%s' (%s): %zu weight scales (at most 4096)", k->name, k->op,
+                             count);
     for (size_t i = 0; i < count; i++)
-        scales[i] = p->scale_a * p->scale_b[i] / p->scale_y;
-    int mask = count > 1 ? 1 << 1 : 0; /* the N dim of the [M, N] product */
+        scales[i] = q->scale_x * q->scale_w[i] / q->scale_y;
     ember_status s = onednn_check(
-        k, dnnl_primitive_attr_set_output_scales(attr, (dnnl_dim_t)count, mask, scales),
+        k, dnnl_primitive_attr_set_output_scales(attr, (dnnl_dim_t)count, count > 1 ? 1 << 1 : 0,
+                                                 scales),
         "the output scales");
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0,
-                                                                &p->zp_a),
-                         "A's zero point");
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_WEIGHTS, 1, 0,
-                                                                &p->zp_b),
-                         "B's zero point");
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0,
-                                                                &p->zp_y),
-                         "Y's zero point");
+    const struct {
+        int arg;
+        const int32_t *zp;
+    } zero_points[] = {{DNNL_ARG_SRC, &q->zp_x}, {DNNL_ARG_WEIGHTS, &q->zp_w},
+                       {DNNL_ARG_DST, &q->zp_y}};
+    for (size_t i = 0; s == EMBER_OK && i < 3; i++)
+        if (*zero_points[i].zp != 0)
+            s = onednn_check(k,
+                             dnnl_primitive_attr_set_zero_points(attr, zero_points[i].arg, 1, 0,
+                                                                 zero_points[i].zp),
+                             "a zero point");
     return s;
 }
+
+/* ---- QLinearMatMul ------------------------------------------------------------- */
 
 static ember_status qmm_build(const onednn_kernel *k, const onednn_shapes *in,
                               onednn_plan *plan)
 {
-    const int64_t *a = in->dims[A], *b = in->dims[B];
-    size_t rank = in->rank[A];
+    const int64_t *a = in->dims[X], *b = in->dims[W];
+    size_t rank = in->rank[X];
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < rank; i++)
         rows *= a[i];
-    if (in->rank[B] != 2 || a[rank - 1] != b[0])
+    if (in->rank[W] != 2 || a[rank - 1] != b[0])
         return k->host->fail(EMBER_E_INVALID_ARGUMENT,
                              "node '%s' (QLinearMatMul): A and B do not multiply", k->name);
     /* A's leading dims fold into rows: one [M, K] x [K, N] int8 product. */
@@ -145,7 +184,7 @@ static ember_status qmm_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = md_of(k, &wei_user, b, 2, dnnl_s8, false);
     if (s == EMBER_OK)
-        s = md_of(k, &wei, b, 2, dnnl_s8, in->data[B] != NULL);
+        s = md_of(k, &wei, b, 2, dnnl_s8, in->data[W] != NULL);
     if (s == EMBER_OK)
         s = md_of(k, &dst, y2, 2, dt, false);
     if (s == EMBER_OK)
@@ -153,13 +192,13 @@ static ember_status qmm_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = onednn_attr_create(k, &attr);
     if (s == EMBER_OK)
-        s = qmm_attr(k, attr);
+        s = quant_attr(k, k->params, attr);
     if (s == EMBER_OK)
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
-        s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, A, &src, NULL);
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_SRC, X, &src, NULL);
     if (s == EMBER_OK)
-        s = onednn_plan_input(k, in, plan, DNNL_ARG_WEIGHTS, B, &wei_user,
+        s = onednn_plan_input(k, in, plan, DNNL_ARG_WEIGHTS, W, &wei_user,
                               onednn_pd_md(pd, dnnl_query_weights_md, 0));
     if (s == EMBER_OK)
         s = onednn_plan_output(k, plan, DNNL_ARG_DST, 0, &dst, NULL);
@@ -168,106 +207,38 @@ static ember_status qmm_build(const onednn_kernel *k, const onednn_shapes *in,
 
 ember_status onednn_create_qlinear_matmul(onednn_kernel *k, const ember_node *node)
 {
-    const ember_host_api *host = k->host;
-    ember_type_info a;
-    if (!onednn_check_qlinear_matmul(host, node) || !host->node_input_type(node, A, &a))
-        return host->fail(EMBER_E_NOT_IMPLEMENTED,
-                          "node '%s' (QLinearMatMul): the oneDNN provider needs int8 B and "
-                          "constant scalar scales and zero points",
-                          k->name);
-    ember_status s = onednn_params(k, sizeof(qmm_params));
-    if (s != EMBER_OK)
-        return s;
-    qmm_params *p = k->params;
-    const ember_tensor *b_scale = host->node_input_constant(node, B_SCALE);
-    p->scale_a = *(const float *)host->node_input_constant(node, A_SCALE)->data;
-    p->scale_y = *(const float *)host->node_input_constant(node, Y_SCALE)->data;
-    p->scale_b = b_scale->data;
-    p->n_scale_b = numel(b_scale);
-    p->zp_a = zero_point(host->node_input_constant(node, A_ZP));
-    p->zp_b = zero_point(host->node_input_constant(node, B_ZP));
-    p->zp_y = zero_point(host->node_input_constant(node, Y_ZP));
-    if (p->scale_y == 0.0f)
-        return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (QLinearMatMul): y_scale is 0",
-                          k->name);
-    k->dtype = EMBER_DTYPE_UNDEFINED; /* mixed types: checked above */
-    k->dt = a.dtype == EMBER_DTYPE_UINT8 ? dnnl_u8 : dnnl_s8;
+    if (!onednn_check_qlinear_matmul(k->host, node))
+        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
+                             "node '%s' (QLinearMatMul): the oneDNN provider needs int8 weights "
+                             "and constant scales and zero points",
+                             k->name);
+    ONEDNN_TRY(onednn_params(k, sizeof(quant_params)));
     k->build = qmm_build;
-    return EMBER_OK;
+    return read_quant(k, node, k->params);
 }
 
 /* ---- QLinearConv ------------------------------------------------------------- */
 
-/* QLinearConv (opset 10) as a oneDNN int8 convolution: x uint8 or int8,
- * weights int8 constant with zero points 0 (symmetric, as quantizers write
- * them), per-channel weight scales, an optional int32 bias (scale
- * x_scale * w_scale, zero point 0), y of x's type. */
+/* Weights int8 constants with zero points 0 (symmetric, as quantizers write
+ * them), an optional int32 bias (scale x_scale * w_scale, zero point 0). */
 
 typedef struct qconv_params {
+    quant_params q;
     onednn_window_attrs win;
     int64_t group;
-    float scale_x, scale_y;
-    int32_t zp_x, zp_y;
-    size_t n_scale_w;
-    const float *scale_w;
 } qconv_params;
-
-enum { X, X_SCALE, X_ZP, W, W_SCALE, W_ZP, QY_SCALE, QY_ZP, BIAS, N_QCONV_INPUTS };
-
-static bool all_zero(const ember_tensor *t)
-{
-    for (size_t i = 0; i < numel(t); i++)
-        if (((const int8_t *)t->data)[i] != 0)
-            return false;
-    return true;
-}
 
 bool onednn_check_qlinear_conv(const ember_host_api *host, const ember_node *node)
 {
-    ember_type_info x, w, y;
+    ember_type_info x, w;
     size_t n = host->node_input_count(node);
-    if ((n != 8 && n != N_QCONV_INPUTS) || !host->node_input_type(node, X, &x) ||
-        !host->node_input_type(node, W, &w) || !is_int8(x.dtype) ||
-        w.dtype != EMBER_DTYPE_INT8 || x.rank != 4 || w.rank != 4 ||
-        host->node_input_constant(node, W) == NULL)
-        return false;
-    const ember_tensor *x_scale = constant_of(host, node, X_SCALE, EMBER_DTYPE_FLOAT32);
-    const ember_tensor *w_scale = constant_of(host, node, W_SCALE, EMBER_DTYPE_FLOAT32);
-    const ember_tensor *y_scale = constant_of(host, node, QY_SCALE, EMBER_DTYPE_FLOAT32);
-    const ember_tensor *w_zp = constant_of(host, node, W_ZP, EMBER_DTYPE_INT8);
-    bool bias_ok = n < N_QCONV_INPUTS || !host->node_input_present(node, BIAS) ||
+    bool bias_ok = n <= BIAS || !host->node_input_present(node, BIAS) ||
                    constant_of(host, node, BIAS, EMBER_DTYPE_INT32) != NULL;
-    return x_scale && numel(x_scale) == 1 && y_scale && numel(y_scale) == 1 && w_scale &&
-           (numel(w_scale) == 1 || (int64_t)numel(w_scale) == w.dims[0]) && w_zp &&
-           all_zero(w_zp) && constant_of(host, node, X_ZP, x.dtype) != NULL &&
-           constant_of(host, node, QY_ZP, x.dtype) != NULL && bias_ok &&
-           host->node_output_type(node, 0, &y) && y.dtype == x.dtype;
-}
-
-static ember_status qconv_attr(const onednn_kernel *k, dnnl_primitive_attr_t attr)
-{
-    const qconv_params *p = k->params;
-    float scales[4096];
-    size_t count = p->n_scale_w;
-    if (count > sizeof scales / sizeof scales[0])
-        return k->host->fail(EMBER_E_NOT_IMPLEMENTED,
-                             "node '%s' (QLinearConv): %zu channel scales (at most 4096)",
-                             k->name, count);
-    for (size_t i = 0; i < count; i++)
-        scales[i] = p->scale_x * p->scale_w[i] / p->scale_y;
-    ember_status s = onednn_check(
-        k, dnnl_primitive_attr_set_output_scales(attr, (dnnl_dim_t)count, count > 1 ? 1 << 1 : 0,
-                                                 scales),
-        "the output scales");
-    if (s == EMBER_OK && p->zp_x != 0)
-        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0,
-                                                                &p->zp_x),
-                         "x's zero point");
-    if (s == EMBER_OK && p->zp_y != 0)
-        s = onednn_check(k, dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0,
-                                                                &p->zp_y),
-                         "y's zero point");
-    return s;
+    return (n == Y_ZP + 1 || n == BIAS + 1) && host->node_input_type(node, X, &x) &&
+           host->node_input_type(node, W, &w) && is_int8(x.dtype) &&
+           w.dtype == EMBER_DTYPE_INT8 && x.rank == 4 && w.rank == 4 &&
+           host->node_input_constant(node, W) != NULL && bias_ok &&
+           constants_ok(host, node, x.dtype, w.dims[0], true);
 }
 
 static ember_status qconv_build(const onednn_kernel *k, const onednn_shapes *in,
@@ -322,7 +293,7 @@ static ember_status qconv_build(const onednn_kernel *k, const onednn_shapes *in,
     if (s == EMBER_OK)
         s = onednn_attr_create(k, &attr);
     if (s == EMBER_OK)
-        s = qconv_attr(k, attr);
+        s = quant_attr(k, &p->q, attr);
     if (s == EMBER_OK)
         s = onednn_pd_create(k, plan, &desc, attr, &pd);
     if (s == EMBER_OK)
@@ -343,31 +314,18 @@ static ember_status qconv_build(const onednn_kernel *k, const onednn_shapes *in,
 ember_status onednn_create_qlinear_conv(onednn_kernel *k, const ember_node *node)
 {
     const ember_host_api *host = k->host;
-    ember_type_info x;
-    if (!onednn_check_qlinear_conv(host, node) || !host->node_input_type(node, X, &x))
+    if (!onednn_check_qlinear_conv(host, node))
         return host->fail(EMBER_E_NOT_IMPLEMENTED,
                           "node '%s' (QLinearConv): the oneDNN provider needs 4-D input, constant "
                           "int8 weights with zero points 0 and constant scales",
                           k->name);
     ONEDNN_TRY(onednn_params(k, sizeof(qconv_params)));
     qconv_params *p = k->params;
-    const ember_tensor *w_scale = host->node_input_constant(node, W_SCALE);
     ONEDNN_TRY(onednn_window_decode(k, node, false, &p->win));
     ONEDNN_TRY(onednn_attr_int(k, node, "group", 1, &p->group));
     if (p->group < 1)
         return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (QLinearConv): group must be >= 1",
                           k->name);
-    p->scale_x = *(const float *)host->node_input_constant(node, X_SCALE)->data;
-    p->scale_y = *(const float *)host->node_input_constant(node, QY_SCALE)->data;
-    p->scale_w = w_scale->data;
-    p->n_scale_w = numel(w_scale);
-    p->zp_x = zero_point(host->node_input_constant(node, X_ZP));
-    p->zp_y = zero_point(host->node_input_constant(node, QY_ZP));
-    if (p->scale_y == 0.0f)
-        return host->fail(EMBER_E_INVALID_MODEL, "node '%s' (QLinearConv): y_scale is 0",
-                          k->name);
-    k->dtype = EMBER_DTYPE_UNDEFINED; /* mixed types: checked above */
-    k->dt = x.dtype == EMBER_DTYPE_UINT8 ? dnnl_u8 : dnnl_s8;
     k->build = qconv_build;
-    return EMBER_OK;
+    return read_quant(k, node, &p->q);
 }
