@@ -364,3 +364,28 @@ def test_onednn_runs_bfloat16_normalizations(run_ember, tmp_path):
     mu, var = r.mean(-1, keepdims=True), r.var(-1, keepdims=True)
     ref = (r - mu) / np.sqrt(var + 1e-5) * gamma + beta
     np.testing.assert_allclose(np.load(tmp_path / "out" / "y.npy"), ref, atol=5e-2)
+
+
+@needs_onednn
+def test_onednn_group_runs_an_empty_batch(run_ember, tmp_path):
+    """A symbolic batch of 0 through a Conv -> Relu -> MaxPool group gives an empty output
+    of the right shape (oneDNN runs zero-sized primitives as no-ops)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2])]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "empty.onnx"
+    onnx.save_model(model, str(path))
+    np.save(tmp_path / "x.npy", np.zeros((0, 3, 8, 8), np.float32))
+    res = run_ember("run", path, "--providers", "onednn,cpu", "--strict", "--input",
+                    f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert np.load(tmp_path / "out" / "y.npy").shape == (0, 4, 4, 4)
