@@ -63,6 +63,12 @@ if ! step conformance.cuda 150 'passed' "${conf[@]}" --providers cuda,cpu --no-f
 fi
 step conformance.cpu 40 'passed' "${conf[@]}" --providers cpu --no-fork
 
+# io binding on the device, from C and from Python (seconds each).
+step io_binding.c 30 'passed|SKIP' "$carry/bin/io_binding"
+step io_binding.py 90 'passed|failed|skipped|error' env PYTHONPATH="$carry/python" \
+    PYTHONDONTWRITEBYTECODE=1 "$python" -m pytest -q -p no:cacheprovider -rs \
+    tests/gpu/test_cuda_io.py
+
 # ResNet-50 (and MobileNetV2): every node on CUDA (--strict), then timed.
 models=$logs/models
 step make_models 40 'nodes' "$python" bench/make_models.py "$models" --only resnet50,mobilenetv2
@@ -81,22 +87,6 @@ step make_bert 45 'nodes' "$python" bench/make_models.py "$models" --only bert_b
 
 echo
 echo "== summary (logs in $logs)"
-printf '%-22s %4s %7s  %s\n' step rc seconds result
-for row in "${table[@]}"; do
-    echo "$row"
-done
-
-# ---- io binding on the device, C and Python (issue 5) -----------------------------------
-# Appended after the summary above, with a time of its own (about 2 minutes;
-# the steps take seconds) and its own short table.
-table=()
-deadline=$((SECONDS + 125))
-step io_binding.c 30 'passed|SKIP' "$carry/bin/io_binding"
-step io_binding.py 90 'passed|failed|skipped|error' env PYTHONPATH="$carry/python" \
-    PYTHONDONTWRITEBYTECODE=1 "$python" -m pytest -q -p no:cacheprovider -rs \
-    tests/gpu/test_cuda_io.py
-echo
-echo "== io binding summary (logs in $logs)"
 printf '%-22s %4s %7s  %s\n' step rc seconds result
 for row in "${table[@]}"; do
     echo "$row"
