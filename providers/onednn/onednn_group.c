@@ -12,8 +12,9 @@
  * one per run in flight: fresh memory at every run would cost page
  * faults), and runs the steps on one stream.
  *
- * A group with a value that is not float32, or whose static shapes oneDNN
- * will not build, is declined (*out = NULL) and its nodes run one by one.
+ * A group with a value that is not float32 or bfloat16, or whose static
+ * shapes oneDNN will not build, is declined (*out = NULL) and its nodes
+ * run one by one.
  */
 #include "onednn_group.h"
 
@@ -21,6 +22,15 @@
 #include <string.h>
 
 /* ---- values -------------------------------------------------------------- */
+
+/* The value that is group input i, or NULL. */
+static const group_value *input_value(const onednn_group *g, size_t i)
+{
+    for (size_t v = 0; v < g->n_values; v++)
+        if (g->values[v].input == (int)i)
+            return &g->values[v];
+    return NULL;
+}
 
 static int value_index(const onednn_group *g, int64_t id)
 {
@@ -30,16 +40,18 @@ static int value_index(const onednn_group *g, int64_t id)
     return -1;
 }
 
-/* The value for `id`, added when new; -1 when it is not float32. */
+/* The value for `id`, added when new; -1 when it is not float32 or
+ * bfloat16. */
 static int add_value(onednn_group *g, int64_t id, const ember_type_info *type)
 {
     int found = value_index(g, id);
     if (found >= 0)
         return found;
-    if (type->dtype != EMBER_DTYPE_FLOAT32 || type->rank > ONEDNN_MAX_RANK)
+    if ((type->dtype != EMBER_DTYPE_FLOAT32 && type->dtype != EMBER_DTYPE_BFLOAT16) ||
+        type->rank > ONEDNN_MAX_RANK)
         return -1;
     group_value *v = &g->values[g->n_values];
-    *v = (group_value){id, -1, -1, type->rank, {0}};
+    *v = (group_value){id, -1, -1, type->dtype, type->rank, {0}};
     for (int d = 0; d < type->rank; d++)
         v->dims[d] = type->dims[d];
     return (int)g->n_values++;
@@ -268,7 +280,7 @@ static ember_status after_step(const group_run *r, size_t s, step_mems *m)
             ONEDNN_TRY(convert(st->k, r, sp->export_convert[j], a, b));
         }
         views[j] = (ember_tensor){value_data(r, v), sp->plan->out_dims[j],
-                                  (uint32_t)sp->plan->out_rank[j], EMBER_DTYPE_FLOAT32,
+                                  (uint32_t)sp->plan->out_rank[j], r->g->values[v].dtype,
                                   EMBER_DEVICE_CPU, 0};
         outs[j] = &views[j];
     }
@@ -323,10 +335,11 @@ static ember_status run_key(onednn_kernel *gk, group_run *r, int64_t *key, size_
     key[n++] = (int64_t)host->ctx_thread_count(r->ctx);
     for (size_t i = 0; i < r->g->n_inputs; i++) {
         const ember_tensor *t = host->ctx_input(r->ctx, i);
-        if (t == NULL || t->dtype != EMBER_DTYPE_FLOAT32 || t->rank > ONEDNN_MAX_RANK)
+        const group_value *v = input_value(r->g, i);
+        if (t == NULL || v == NULL || t->dtype != v->dtype || t->rank > ONEDNN_MAX_RANK)
             return host->fail(EMBER_E_INVALID_ARGUMENT,
-                              "node '%s' (oneDNN group): input %zu is not a float32 tensor of "
-                              "rank <= %d",
+                              "node '%s' (oneDNN group): input %zu is not a tensor of the type "
+                              "the graph gives it, of rank <= %d",
                               gk->name, i, ONEDNN_MAX_RANK);
         r->input_list[i] = t;
         key[n++] = t->rank;
@@ -343,7 +356,7 @@ static ember_status open_values(onednn_kernel *gk, group_run *r)
     for (size_t v = 0; v < r->g->n_values; v++) {
         const group_value *value = &r->g->values[v];
         if (value->output >= 0)
-            ONEDNN_TRY(host->ctx_output(r->ctx, (size_t)value->output, EMBER_DTYPE_FLOAT32,
+            ONEDNN_TRY(host->ctx_output(r->ctx, (size_t)value->output, value->dtype,
                                         r->p->dims[v], r->p->rank[v],
                                         &r->outputs[value->output]));
     }
@@ -507,10 +520,7 @@ static bool static_key(const onednn_group *g, size_t n_threads, int64_t *key, si
     size_t n = 0;
     key[n++] = (int64_t)n_threads;
     for (size_t i = 0; i < g->n_inputs; i++) {
-        const group_value *v = NULL;
-        for (size_t j = 0; j < g->n_values && v == NULL; j++)
-            if (g->values[j].input == (int)i)
-                v = &g->values[j];
+        const group_value *v = input_value(g, i);
         if (v == NULL || v->rank < 0)
             return false;
         key[n++] = v->rank;

@@ -14,6 +14,7 @@ typedef struct group_value {
     int64_t id;
     int input;  /* index among the group's inputs, or -1 */
     int output; /* index among the group's outputs, or -1 */
+    uint32_t dtype; /* float32 or bfloat16 */
     int rank;
     int64_t dims[ONEDNN_MAX_RANK];
 } group_value;

@@ -43,11 +43,11 @@ static ember_status add_block(const onednn_kernel *k, group_program *p, size_t b
     return EMBER_OK;
 }
 
-/* A dense descriptor of value v's dims in program p. */
-static ember_status value_dense_md(const onednn_kernel *k, const group_program *p, int v,
-                                   dnnl_memory_desc_t *md)
+/* A dense descriptor of value v's dims in program p, in its type. */
+static ember_status value_dense_md(const onednn_kernel *k, const onednn_group *g,
+                                   const group_program *p, int v, dnnl_memory_desc_t *md)
 {
-    return onednn_md_plain(k, md, p->dims[v], p->rank[v]);
+    return onednn_md_plain_as(k, md, p->dims[v], p->rank[v], g->values[v].dtype);
 }
 
 /* Marks block of value v live at step s. */
@@ -72,7 +72,7 @@ static ember_status bind_input(const onednn_group *g, group_program *p, size_t s
     }
     if (h->has_md && !onednn_md_is_dense(&h->md) && !dnnl_memory_desc_equal(&h->md, &a->user_md)) {
         /* The plan reads a dense view (it ignored the layout): densify. */
-        ONEDNN_TRY(value_dense_md(k, p, b->value, &b->dense_md));
+        ONEDNN_TRY(value_dense_md(k, g, p, b->value, &b->dense_md));
         ONEDNN_TRY(onednn_reorder_create(k, &h->md, &b->dense_md, &b->densify));
         ONEDNN_TRY(add_block(k, p, dnnl_memory_desc_get_size(&b->dense_md), (int)s,
                              &b->dense_block));
@@ -105,7 +105,7 @@ static ember_status bind_output(const onednn_group *g, group_program *p, size_t 
     if (v->output < 0)
         return EMBER_OK;
     step_program *sp = &p->steps[s];
-    ember_status status = value_dense_md(st->k, p, b->value, &sp->export_md[a->index]);
+    ember_status status = value_dense_md(st->k, g, p, b->value, &sp->export_md[a->index]);
     if (status == EMBER_OK)
         status = onednn_reorder_create(st->k, &a->md, &sp->export_md[a->index],
                                        &sp->export_convert[a->index]);
@@ -160,7 +160,7 @@ static ember_status plan_sum(const onednn_group *g, group_program *p, size_t s,
                                  "shapes; run the session with optimizations disabled",
                                  st->k->name, st->k->op);
     if (!hu->has_md || onednn_md_is_dense(&hu->md)) {
-        ONEDNN_TRY(value_dense_md(st->k, p, u, &dense));
+        ONEDNN_TRY(value_dense_md(st->k, g, p, u, &dense));
         u_md = &dense;
     }
     if (same_bytes(u_md, &dst->md)) {

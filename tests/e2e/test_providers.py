@@ -214,6 +214,13 @@ def test_onednn_runs_bfloat16(run_ember, tmp_path):
     ref /= ref.sum(-1, keepdims=True)
     np.testing.assert_allclose(outs["onednn,cpu"], ref, atol=2e-2)
     np.testing.assert_allclose(outs["onednn,cpu"], outs["cpu"], atol=2e-2)
+    # The five bfloat16 nodes run as one oneDNN group (bias and Relu fused into the MatMul).
+    profile = tmp_path / "p.json"
+    res = run_ember("bench", path, "--providers", "onednn,cpu", "--runs", "2", "--input",
+                    f"x={tmp_path / 'x.npy'}", "--profile", profile)
+    assert res.returncode == 0, res.stderr
+    steps = json.loads(profile.read_text())
+    assert ("group", 5) in [(s["op"], s["nodes"]) for s in steps], steps
 
 
 def qlinear_matmul(rng, a_type, per_column):
