@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "failing_alloc.h"
 #include "ember/ember.h"
 #include "model_builder.h"
 
@@ -727,46 +728,16 @@ static void test_groups_failing_group_create_fails_session(void **state)
     free(model);
 }
 
-static long allocations_left = -1; /* -1: never fail */
-
-static void *failing_malloc(void *user, size_t size)
-{
-    (void)user;
-    if (allocations_left == 0)
-        return NULL;
-    if (allocations_left > 0)
-        allocations_left--;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (allocations_left == 0)
-        return NULL;
-    if (allocations_left > 0)
-        allocations_left--;
-    return realloc(ptr, size);
-}
-
-static void plain_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* One attempt at env, session (groups in the main graph and in a branch)
  * and a run, with allocations failing after `budget`. */
 static ember_status attempt_with_budget(const uint8_t *model, size_t size, long budget,
                                         float *y)
 {
     static const int64_t scalar[] = {0};
-    const ember_allocator failing = {failing_malloc, failing_realloc, plain_free, NULL};
     float x[N];
     uint8_t flag = 1;
     fill_x(x, 11);
-    ember_set_allocator(&failing);
-    allocations_left = budget;
+    failing_alloc_begin(budget);
     ember_env *own_env = NULL;
     ember_session_options *opts = NULL;
     ember_session *s = NULL;
@@ -798,7 +769,7 @@ static ember_status attempt_with_budget(const uint8_t *model, size_t size, long 
     ember_session_destroy(s);
     ember_session_options_destroy(opts);
     ember_env_destroy(own_env);
-    ember_set_allocator(NULL);
+    failing_alloc_end();
     return status;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "failing_alloc.h"
 #include "ember/ember.h"
 #include "model_builder.h"
 
@@ -446,34 +447,6 @@ static void test_value_sequences_copy_their_items(void **state)
 
 /* ---- allocation failures ------------------------------------------------------------------ */
 
-static long allocations_left = -1; /* -1: never fail */
-
-static void *failing_malloc(void *user, size_t size)
-{
-    (void)user;
-    if (allocations_left == 0)
-        return NULL;
-    if (allocations_left > 0)
-        allocations_left--;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (allocations_left == 0)
-        return NULL;
-    if (allocations_left > 0)
-        allocations_left--;
-    return realloc(ptr, size);
-}
-
-static void plain_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* Creates a session and runs it with the Nth allocation failing, for
  * every N until one attempt succeeds: each failure must be a clean
  * status with a message (ASan checks that nothing leaks). */
@@ -483,11 +456,9 @@ static void test_session_survives_every_allocation_failure(void **state)
     static const int64_t dims[] = {2, 4};
     float x[N_X];
     fill_x(x, 5);
-    const ember_allocator failing = {failing_malloc, failing_realloc, plain_free, NULL};
     int n_failures = 0;
     for (long n = 0;; n++) {
-        ember_set_allocator(&failing);
-        allocations_left = n;
+        failing_alloc_begin(n);
         ember_env *env = NULL;
         ember_session *s = NULL;
         ember_value *in = NULL, *out = NULL;
@@ -508,7 +479,7 @@ static void test_session_survives_every_allocation_failure(void **state)
         ember_value_destroy(in);
         ember_session_destroy(s);
         ember_env_destroy(env);
-        ember_set_allocator(NULL);
+        failing_alloc_end();
         if (status == EMBER_OK)
             break;
         assert_true(n < 100000);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "failing_alloc.h"
 #include "provider_tests.h"
 #include "test_host.h"
 
@@ -228,29 +229,6 @@ static void test_registry_finds_from_many_threads(void **state)
 
 /* ---- allocation failures ----------------------------------------------------------- */
 
-static size_t allocations_left; /* the next allocation after these fails */
-
-static void *failing_malloc(void *user, size_t size)
-{
-    if (allocations_left == 0)
-        return NULL;
-    allocations_left--;
-    return malloc(size);
-}
-
-static void *failing_realloc(void *user, void *ptr, size_t size)
-{
-    if (allocations_left == 0)
-        return NULL;
-    allocations_left--;
-    return realloc(ptr, size);
-}
-
-static void plain_free(void *user, void *ptr)
-{
-    free(ptr);
-}
-
 static ember_status find_and_create(void)
 {
     provider_registry *reg = NULL;
@@ -272,20 +250,18 @@ static ember_status find_and_create(void)
 static void test_registry_survives_every_allocation_failure(void **state)
 {
     fixture *f = *state;
-    const ember_allocator failing = {failing_malloc, failing_realloc, plain_free, NULL};
     char bad[4096], path[8192];
     test_plugin_path(bad, sizeof bad, "mock_bad_major");
     test_dir_link(f->dir, "libember_provider_mockdev.so", bad);
     snprintf(path, sizeof path, "%s:/nonexistent/a:%s", f->dir, test_plugin_dir());
     test_env_set_path(path);
-    ember_set_allocator(&failing);
     ember_status status = EMBER_E_OUT_OF_MEMORY;
     size_t n_failures = 0;
     for (; n_failures < 200 && status == EMBER_E_OUT_OF_MEMORY; n_failures++) {
-        allocations_left = n_failures;
+        failing_alloc_begin((long)n_failures);
         status = find_and_create();
+        failing_alloc_end();
     }
-    ember_set_allocator(NULL);
     assert_int_equal(status, EMBER_OK);
     assert_true(n_failures > 5);
 }
