@@ -1,6 +1,6 @@
 /*
  * The provider registry of one env: plugins registered by path, and those
- * found by name on the search path (EMBER_PROVIDER_PATH, the folder beside
+ * found by name on the search path (EMBER_PROVIDER_PATH, the folders beside
  * the core's own library, the install dir). Loading and checking a single
  * file is loader.c's job; this file decides which files to try and keeps
  * what was accepted.
@@ -200,9 +200,12 @@ static ember_status add_env_dirs(dir_list *list)
     return EMBER_OK;
 }
 
-/* <folder of the file holding the core>/ember/providers, so that a
- * relocated install (or a Python wheel) finds its own plugins. */
-static ember_status add_self_dir(dir_list *list)
+/* <folder of the file holding the core>/ember/providers (an install's
+ * lib/ember/providers beside lib/libember.so) and <that folder>/providers
+ * (a Python package: ember/_ember*.so beside ember/providers/), so that a
+ * relocated install or a wheel finds its own plugins, each loaded only
+ * when a session or a query names it. */
+static ember_status add_self_dirs(dir_list *list)
 {
     Dl_info info;
     char real[PATH_MAX], dir[PATH_MAX + 32];
@@ -212,16 +215,19 @@ static ember_status add_self_dir(dir_list *list)
     if (!slash)
         return EMBER_OK;
     *slash = '\0';
-    int len = snprintf(dir, sizeof dir, "%s/ember/providers", real[0] ? real : "/");
-    if (len < 0 || (size_t)len >= sizeof dir)
-        return EMBER_OK;
-    return dirs_add(list, dir, (size_t)len);
+    static const char *const below[] = {"ember/providers", "providers"};
+    for (size_t i = 0; i < sizeof below / sizeof below[0]; i++) {
+        int len = snprintf(dir, sizeof dir, "%s/%s", real[0] ? real : "", below[i]);
+        if (len > 0 && (size_t)len < sizeof dir)
+            EMBER_TRY(dirs_add(list, dir, (size_t)len));
+    }
+    return EMBER_OK;
 }
 
 static ember_status search_dirs(const provider_registry *reg, dir_list *list)
 {
     EMBER_TRY(add_env_dirs(list));
-    EMBER_TRY(add_self_dir(list));
+    EMBER_TRY(add_self_dirs(list));
     if (reg->install_dir && reg->install_dir[0])
         EMBER_TRY(dirs_add(list, reg->install_dir, strlen(reg->install_dir)));
     return EMBER_OK;

@@ -159,9 +159,12 @@ typedef enum ember_log_level {
 } ember_log_level;
 
 /* Creates an environment. Providers are found by name through the search
- * path: a path registered with ember_env_register_provider, then the
- * directories in EMBER_PROVIDER_PATH (':'-separated; ignored in setuid
- * processes), then the install's libdir/ember/providers. Thread-safe after
+ * path, and loaded when first named: a path registered with
+ * ember_env_register_provider, then the directories in EMBER_PROVIDER_PATH
+ * (':'-separated; ignored in setuid processes), then DIR/ember/providers
+ * and DIR/providers where DIR holds the file the core is in (libember.so,
+ * or the Python package's extension), then the install's
+ * libdir/ember/providers. Thread-safe after
  * creation. Destroy it after every session and value made from it. */
 EMBER_API ember_status ember_env_create(ember_env **out);
 EMBER_API void ember_env_destroy(ember_env *env);

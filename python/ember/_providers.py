@@ -1,17 +1,17 @@
 """The process's Ember environment and the names of execution providers.
 
-One ``_ember.Env`` serves every session and value, created on first use. It
-registers the provider plugins shipped inside the package (ember/providers/,
-filled by ``pip install .``); otherwise Ember's own search path applies:
-EMBER_PROVIDER_PATH, then the install's libdir/ember/providers.
+One ``_ember.Env`` serves every session and value, created on first use.
+Plugins are found by name on Ember's search path, each loaded only when a
+session or a query names it (so a CPU session never loads CUDA's libraries):
+EMBER_PROVIDER_PATH, then the providers/ folder beside the package's
+extension (filled by ``pip install .`` and by the build), then the install's
+libdir/ember/providers.
 
 onnxruntime names providers "CPUExecutionProvider"; Ember names them "CPU".
 Both spellings are accepted everywhere, and sessions report onnxruntime's.
 """
 from __future__ import annotations
 
-import glob
-import os
 import threading
 
 from ember import _ember
@@ -24,30 +24,10 @@ _ORT_TO_EMBER = {
 }
 _EMBER_TO_ORT = {ember.lower(): ort for ort, ember in _ORT_TO_EMBER.items()}
 _SUFFIX = "ExecutionProvider"
-_PLUGIN_PATTERN = "libember_provider_*.so"
 
 _env = None
 _env_lock = threading.Lock()
 _log_severity = 2  # onnxruntime's default: warnings and above
-# Plugins in the package that Ember refused: file -> why.
-packaged_refusals: dict[str, str] = {}
-
-
-def package_provider_dirs() -> list[str]:
-    """Folders named providers/ beside the package's files."""
-    import ember  # noqa: PLC0415
-
-    dirs = [os.path.join(d, "providers") for d in ember.__path__]
-    return [d for d in dirs if os.path.isdir(d)]
-
-
-def _register_packaged(env) -> None:
-    for folder in package_provider_dirs():
-        for path in sorted(glob.glob(os.path.join(folder, _PLUGIN_PATTERN))):
-            try:
-                env.register_provider(path)
-            except _ember.EmberError as e:  # e.g. CUDA's libraries are absent here
-                packaged_refusals[path] = getattr(e, "ember_message", str(e))
 
 
 def env():
@@ -56,9 +36,7 @@ def env():
     if _env is None:
         with _env_lock:
             if _env is None:
-                created = _ember.Env(log_level=_log_severity)
-                _register_packaged(created)
-                _env = created
+                _env = _ember.Env(log_level=_log_severity)
     return _env
 
 
