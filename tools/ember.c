@@ -76,6 +76,7 @@ static void print_usage(FILE *out)
             "            [--profile FILE.json]\n"
             "      Times MODEL: load time, then the median, p90 and minimum latency.\n"
             "      --opt-level 0 runs every node as its own kernel (no provider groups);\n"
+            "      a provider takes options as NAME:KEY=VALUE (onednn:winograd=0,cpu);\n"
             "      --profile writes each step's time over the timed runs as JSON.\n"
             "  info MODEL\n"
             "      Prints inputs, outputs, opsets, operator counts and metadata.\n"

@@ -36,9 +36,31 @@ static int check_provider(ember_env *env, const char *name)
     return cli_fail("provider '%s' is not available: %s", name, why);
 }
 
-/* Appends each name of the comma-separated list, after checking it loads.
- * Without --strict, a provider that cannot run here (no GPU, say) is left
- * out with a warning while later ones remain to fall back to. */
+/* Appends provider `item`, NAME[:KEY=VALUE...] (options after colons). */
+static int append_provider(ember_session_options *opts, char *item)
+{
+    enum { MAX_OPTIONS = 16 };
+    const char *keys[MAX_OPTIONS], *values[MAX_OPTIONS];
+    size_t n = 0;
+    char *save = NULL;
+    char *name = strtok_r(item, ":", &save);
+    for (char *opt = strtok_r(NULL, ":", &save); opt; opt = strtok_r(NULL, ":", &save)) {
+        char *eq = strchr(opt, '=');
+        if (!eq || eq == opt || n == MAX_OPTIONS)
+            return cli_fail("provider '%s': option '%s' is not KEY=VALUE (at most %d)", name,
+                            opt, MAX_OPTIONS);
+        *eq = '\0';
+        keys[n] = opt;
+        values[n++] = eq + 1;
+    }
+    if (ember_session_options_append_provider(opts, name, keys, values, n))
+        return cli_fail_ember("provider list");
+    return CLI_OK;
+}
+
+/* Appends each provider of the comma-separated list, after checking it
+ * loads. Without --strict, a provider that cannot run here (no GPU, say)
+ * is left out with a warning while later ones remain to fall back to. */
 static int add_providers(ember_env *env, ember_session_options *opts, const char *list,
                          bool strict)
 {
@@ -47,8 +69,10 @@ static int add_providers(ember_env *env, ember_session_options *opts, const char
         return cli_fail("out of memory");
     int rc = CLI_OK;
     char *save = NULL;
-    for (char *name = strtok_r(copy, ",", &save); name && rc == CLI_OK;
-         name = strtok_r(NULL, ",", &save)) {
+    for (char *item = strtok_r(copy, ",", &save); item && rc == CLI_OK;
+         item = strtok_r(NULL, ",", &save)) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(item, ":"), item);
         rc = check_provider(env, name);
         bool has_fallback = save && *save;
         if (rc != CLI_OK && !strict && has_fallback) {
@@ -57,8 +81,8 @@ static int add_providers(ember_env *env, ember_session_options *opts, const char
             rc = CLI_OK;
             continue;
         }
-        if (rc == CLI_OK && ember_session_options_append_provider(opts, name, NULL, NULL, 0))
-            rc = cli_fail_ember("provider list");
+        if (rc == CLI_OK)
+            rc = append_provider(opts, item);
     }
     free(copy);
     return rc;
