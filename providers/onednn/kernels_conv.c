@@ -185,6 +185,8 @@ static ember_status conv_build(const onednn_kernel *k, const onednn_shapes *in,
     y_dims[0] = in->dims[0][0];
     y_dims[1] = in->dims[1][0];
     memcpy(y_dims + 2, w.out, w.rank * sizeof *y_dims);
+    if (onednn_winograd_fits(k, in, &w))
+        return onednn_winograd_build(k, in, &w, y_dims, plan);
     return conv_plan(k, in, plan, false, &w, y_dims);
 }
 

@@ -197,6 +197,14 @@ static ember_status execute(const onednn_kernel *k, const group_run *r,
     return onednn_check(k, dnnl_primitive_execute(prim, r->stream, n_args, args), "to run");
 }
 
+static ember_status run_plan(const onednn_kernel *k, const group_run *r,
+                             const onednn_plan *plan, dnnl_exec_arg_t *args, int n_args)
+{
+    if (r->scratchpad_mem != NULL)
+        args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, r->scratchpad_mem};
+    return onednn_plan_run(k, plan, r->stream, args, n_args);
+}
+
 static ember_status convert(const onednn_kernel *k, const group_run *r,
                             const_dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to)
 {
@@ -299,7 +307,7 @@ static ember_status run_step(const group_run *r, size_t s)
     if (status == EMBER_OK)
         status = preload_sum(r, s, &m);
     if (status == EMBER_OK)
-        status = execute(st->k, r, sp->plan->prim, args, (int)sp->plan->n_args);
+        status = run_plan(st->k, r, sp->plan, args, (int)sp->plan->n_args);
     if (status == EMBER_OK)
         status = after_step(r, s, &m);
     for (size_t i = 0; i < m.n; i++)

@@ -188,11 +188,15 @@ static size_t scratch_of(const_dnnl_primitive_t prim)
     return md != NULL ? dnnl_memory_desc_get_size(md) : 0;
 }
 
-static void note_scratch(group_program *p, const_dnnl_primitive_t prim)
+static void note_scratch_bytes(group_program *p, size_t bytes)
 {
-    size_t bytes = scratch_of(prim);
     if (bytes > p->scratch_bytes)
         p->scratch_bytes = bytes;
+}
+
+static void note_scratch(group_program *p, const_dnnl_primitive_t prim)
+{
+    note_scratch_bytes(p, scratch_of(prim));
 }
 
 static ember_status build_step(const onednn_group *g, group_program *p, size_t s,
@@ -222,7 +226,7 @@ static ember_status build_step(const onednn_group *g, group_program *p, size_t s
         return st->k->host->fail(EMBER_E_NOT_IMPLEMENTED,
                                  "node '%s' (%s): runs alone (it finishes on dense outputs)",
                                  st->k->name, st->k->op);
-    note_scratch(p, sp->plan->prim);
+    note_scratch_bytes(p, onednn_plan_scratch_bytes(sp->plan));
     if (st->sum_value >= 0)
         ONEDNN_TRY(plan_sum(g, p, s, last_use));
     note_scratch(p, sp->sum_convert);

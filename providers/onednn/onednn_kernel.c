@@ -229,8 +229,7 @@ ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const
                         "a memory descriptor");
 }
 
-/* An attribute in user scratchpad mode, with no post-ops. */
-static ember_status attr_plain(const onednn_kernel *k, dnnl_primitive_attr_t *out)
+ember_status onednn_attr_plain(const onednn_kernel *k, dnnl_primitive_attr_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
     ember_status s = onednn_check(k, dnnl_primitive_attr_create(&attr), "an attribute");
@@ -274,7 +273,7 @@ static ember_status attr_post_ops(const onednn_kernel *k, dnnl_primitive_attr_t 
 ember_status onednn_attr_create(const onednn_kernel *k, dnnl_primitive_attr_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
-    ember_status s = attr_plain(k, &attr);
+    ember_status s = onednn_attr_plain(k, &attr);
     if (s != EMBER_OK || (!k->fusion.sum && k->fusion.eltwise == dnnl_alg_kind_undef)) {
         *out = attr;
         return s;
@@ -325,7 +324,7 @@ ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_des
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    ember_status s = attr_plain(k, &attr);
+    ember_status s = onednn_attr_plain(k, &attr);
     if (s == EMBER_OK)
         s = onednn_check(k,
                          dnnl_reorder_primitive_desc_create(&pd, src, k->provider->engine, dst,
@@ -338,19 +337,22 @@ ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_des
     return s;
 }
 
-/* Scratchpad memory for one execution of `prim`, or NULL when it needs
- * none. */
+/* Scratchpad memory of `bytes` (laid out as md, or as bytes when md is
+ * NULL) for one execution, or NULL when none is needed. */
 static ember_status scratchpad(const onednn_kernel *k, ember_kernel_context *ctx,
-                               const_dnnl_primitive_t prim, dnnl_memory_t *out)
+                               const dnnl_memory_desc_t *md, size_t bytes, dnnl_memory_t *out)
 {
-    const_dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t raw;
     void *buf = NULL;
     *out = NULL;
-    dnnl_primitive_get_primitive_desc(prim, &pd);
-    const dnnl_memory_desc_t *md = onednn_pd_md(pd, dnnl_query_scratchpad_md, 0);
-    size_t bytes = md != NULL ? dnnl_memory_desc_get_size(md) : 0;
     if (bytes == 0)
         return EMBER_OK;
+    if (md == NULL) {
+        dnnl_dims_t dims = {(dnnl_dim_t)bytes};
+        ONEDNN_TRY(onednn_check(k, dnnl_memory_desc_init_by_tag(&raw, 1, dims, dnnl_u8, dnnl_a),
+                                "the scratchpad descriptor"));
+        md = &raw;
+    }
     ember_status s = ctx != NULL ? k->host->ctx_scratch(ctx, bytes, &buf) : EMBER_OK;
     if (s != EMBER_OK)
         return s;
@@ -360,18 +362,62 @@ static ember_status scratchpad(const onednn_kernel *k, ember_kernel_context *ctx
                         "the scratchpad");
 }
 
-/* Runs prim with args plus a scratchpad on stream (not waiting). */
+static const dnnl_memory_desc_t *scratchpad_md(const_dnnl_primitive_t prim)
+{
+    const_dnnl_primitive_desc_t pd = NULL;
+    if (prim == NULL || dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success)
+        return NULL;
+    return onednn_pd_md(pd, dnnl_query_scratchpad_md, 0);
+}
+
+size_t onednn_plan_scratch_bytes(const onednn_plan *plan)
+{
+    if (plan->custom != NULL)
+        return plan->custom->scratch_bytes;
+    const dnnl_memory_desc_t *md = scratchpad_md(plan->prim);
+    return md != NULL ? dnnl_memory_desc_get_size(md) : 0;
+}
+
+ember_status onednn_plan_run(const onednn_kernel *k, const onednn_plan *plan,
+                             dnnl_stream_t stream, const dnnl_exec_arg_t *args, int n_args)
+{
+    if (plan->custom != NULL)
+        return plan->custom->run(k, plan->custom, stream, args, n_args);
+    return onednn_check(k, dnnl_primitive_execute(plan->prim, stream, n_args, args), "to run");
+}
+
+/* Runs a reorder with args plus a scratchpad on stream, and waits. */
 static ember_status execute(const onednn_kernel *k, ember_kernel_context *ctx,
                             const_dnnl_primitive_t prim, dnnl_stream_t stream,
                             dnnl_exec_arg_t *args, int n_args)
 {
     dnnl_memory_t pad = NULL;
-    ember_status s = scratchpad(k, ctx, prim, &pad);
+    const dnnl_memory_desc_t *md = scratchpad_md(prim);
+    ember_status s = scratchpad(k, ctx, md, md != NULL ? dnnl_memory_desc_get_size(md) : 0, &pad);
     if (s != EMBER_OK)
         return s;
     if (pad != NULL)
         args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
     s = onednn_check(k, dnnl_primitive_execute(prim, stream, n_args, args), "to run");
+    if (s == EMBER_OK)
+        s = onednn_check(k, dnnl_stream_wait(stream), "to finish");
+    dnnl_memory_destroy(pad);
+    return s;
+}
+
+/* The same for the plan's own work. */
+static ember_status execute_plan(const onednn_kernel *k, ember_kernel_context *ctx,
+                                 const onednn_plan *plan, dnnl_stream_t stream,
+                                 dnnl_exec_arg_t *args, int n_args)
+{
+    dnnl_memory_t pad = NULL;
+    const dnnl_memory_desc_t *md = plan->custom != NULL ? NULL : scratchpad_md(plan->prim);
+    ember_status s = scratchpad(k, ctx, md, onednn_plan_scratch_bytes(plan), &pad);
+    if (s != EMBER_OK)
+        return s;
+    if (pad != NULL)
+        args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
+    s = onednn_plan_run(k, plan, stream, args, n_args);
     if (s == EMBER_OK)
         s = onednn_check(k, dnnl_stream_wait(stream), "to finish");
     dnnl_memory_destroy(pad);
@@ -437,6 +483,17 @@ static ember_status shared_constant(const onednn_kernel *k, onednn_arg *a, const
     c->next = owner->consts;
     owner->consts = c;
     a->constant = c->memory;
+    return EMBER_OK;
+}
+
+ember_status onednn_const_memory(const onednn_kernel *k, size_t index,
+                                 const dnnl_memory_desc_t *user_md,
+                                 const dnnl_memory_desc_t *md, const void *data,
+                                 dnnl_memory_t *out)
+{
+    onednn_arg a = {.from = ONEDNN_FROM_CONST, .index = index, .user_md = *user_md, .md = *md};
+    ONEDNN_TRY(shared_constant(k, &a, data));
+    *out = a.constant;
     return EMBER_OK;
 }
 
@@ -512,6 +569,8 @@ void onednn_plan_destroy(onednn_plan *plan)
     for (size_t i = 0; i < plan->n_args; i++)
         dnnl_primitive_destroy(plan->args[i].reorder);
     dnnl_primitive_destroy(plan->prim);
+    if (plan->custom != NULL)
+        plan->custom->destroy(plan->custom);
     free(plan);
 }
 
@@ -778,7 +837,7 @@ static ember_status run_plan(const onednn_kernel *k, ember_kernel_context *ctx,
         s = bind_arg(k, ctx, r, a, i, data);
     }
     if (s == EMBER_OK)
-        s = execute(k, ctx, plan->prim, r->stream, r->args, (int)plan->n_args);
+        s = execute_plan(k, ctx, plan, r->stream, r->args, (int)plan->n_args);
     for (size_t i = 0; s == EMBER_OK && i < plan->n_args; i++) {
         const onednn_arg *a = &plan->args[i];
         if (a->from != ONEDNN_FROM_OUTPUT || a->reorder == NULL)

@@ -45,6 +45,9 @@ struct ember_provider {
      * session's count is known: the intra_op_num_threads option, else one
      * per online CPU (the session's default). */
     size_t n_threads;
+    /* The winograd option: 3x3 convolutions may run as Winograd F(4x4, 3x3)
+     * (kernels_conv_winograd.c). */
+    bool use_winograd;
 };
 
 /* A constant input reordered into one layout; owned by the kernel and
@@ -76,6 +79,18 @@ typedef struct onednn_arg {
     dnnl_memory_t constant;
 } onednn_arg;
 
+/* Work a plan does itself instead of running one oneDNN primitive (the
+ * Winograd convolution): `run` gets the arguments a primitive would, plus
+ * DNNL_ARG_SCRATCHPAD (a buffer of scratch_bytes) when scratch_bytes > 0.
+ * Immutable once built, like the plan that owns it. */
+typedef struct onednn_custom onednn_custom;
+struct onednn_custom {
+    ember_status (*run)(const onednn_kernel *k, const onednn_custom *c, dnnl_stream_t stream,
+                        const dnnl_exec_arg_t *args, int n_args);
+    void (*destroy)(onednn_custom *c);
+    size_t scratch_bytes;
+};
+
 /*
  * A plan: everything needed to run the node for one key (input shapes and
  * thread count). Invariants: immutable once built and published (in
@@ -88,6 +103,7 @@ typedef struct onednn_plan {
     int64_t key[ONEDNN_KEY_MAX];
     size_t n_key;
     dnnl_primitive_t prim; /* user scratchpad mode; NULL in claim-time probes */
+    onednn_custom *custom; /* instead of prim when set; owned */
     onednn_arg args[ONEDNN_MAX_ARGS];
     size_t n_args;
     size_t n_outputs;
@@ -285,6 +301,8 @@ ember_status onednn_md_any(const onednn_kernel *k, dnnl_memory_desc_t *md, const
                            size_t rank);
 /* Checks a oneDNN status; fails naming the node and `what` otherwise. */
 ember_status onednn_check(const onednn_kernel *k, dnnl_status_t st, const char *what);
+/* A new primitive attribute in user scratchpad mode, without post-ops. */
+ember_status onednn_attr_plain(const onednn_kernel *k, dnnl_primitive_attr_t *out);
 /* A new primitive attribute in user scratchpad mode, so that concurrent
  * runs each bring their own scratchpad (from host->ctx_scratch), with the
  * post-ops a group fused into the kernel (k->fusion). */
@@ -310,6 +328,19 @@ void onednn_plan_shape(onednn_plan *plan, size_t index, const int64_t *dims, siz
 /* A reorder primitive from `src` to `dst` (none in claim-time trials). */
 ember_status onednn_reorder_create(const onednn_kernel *k, const dnnl_memory_desc_t *src,
                                    const dnnl_memory_desc_t *dst, dnnl_primitive_t *out);
+/* The kernel's copy of constant input `index` in layout md, converted
+ * from `data` (laid out as user_md) on first use and shared by every plan
+ * that asks for the same layout; borrowed. Called while building plans. */
+ember_status onednn_const_memory(const onednn_kernel *k, size_t index,
+                                 const dnnl_memory_desc_t *user_md,
+                                 const dnnl_memory_desc_t *md, const void *data,
+                                 dnnl_memory_t *out);
+/* Scratchpad bytes one run of the plan needs. */
+size_t onednn_plan_scratch_bytes(const onednn_plan *plan);
+/* Runs the plan's primitive (or its custom work) on stream with args,
+ * which end with the scratchpad when the plan needs one. */
+ember_status onednn_plan_run(const onednn_kernel *k, const onednn_plan *plan,
+                             dnnl_stream_t stream, const dnnl_exec_arg_t *args, int n_args);
 /* The end of a family's build: frees `attr` (may be NULL) and, when s is
  * EMBER_OK, creates the plan's primitive from `pd` (none in claim-time
  * trials); frees `pd` either way and returns the status. */
@@ -367,5 +398,15 @@ ember_status onednn_window_decode(const onednn_kernel *k, const ember_node *node
 ember_status onednn_window_resolve(const onednn_kernel *k, const onednn_window_attrs *a,
                                    const int64_t *x_dims, size_t x_rank, const int64_t *kernel,
                                    onednn_window *w);
+
+/* ---- Winograd convolution (kernels_conv_winograd.c) ----------------- */
+
+/* Whether the Conv for `in` with window w runs as
+ * Winograd F(4x4, 3x3), and its plan (output 0 of y_dims). */
+bool onednn_winograd_fits(const onednn_kernel *k, const onednn_shapes *in,
+                          const onednn_window *w);
+ember_status onednn_winograd_build(const onednn_kernel *k, const onednn_shapes *in,
+                                   const onednn_window *w, const int64_t *y_dims,
+                                   onednn_plan *plan);
 
 #endif /* EMBER_ONEDNN_KERNEL_H */

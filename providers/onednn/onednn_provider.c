@@ -74,17 +74,32 @@ static ember_status parse_threads(const ember_host_api *host, const char *value,
     return EMBER_OK;
 }
 
+static ember_status parse_switch(const ember_host_api *host, const char *key, const char *value,
+                                 bool *out)
+{
+    if (strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+        return host->fail(EMBER_E_INVALID_ARGUMENT, "oneDNN provider: %s '%s' is not 0 or 1",
+                          key, value);
+    *out = value[0] == '1';
+    return EMBER_OK;
+}
+
 static ember_status onednn_create(const ember_host_api *host, const ember_option *options,
                                   size_t n_options, ember_provider **out)
 {
     size_t n_threads = 0;
+    bool use_winograd = true;
     for (size_t i = 0; i < n_options; i++) {
-        if (strcmp(options[i].key, "intra_op_num_threads") != 0)
-            return host->fail(EMBER_E_INVALID_ARGUMENT,
-                              "oneDNN provider: unknown option '%s' (known: "
-                              "intra_op_num_threads)",
-                              options[i].key);
-        ember_status s = parse_threads(host, options[i].value, &n_threads);
+        ember_status s;
+        if (strcmp(options[i].key, "intra_op_num_threads") == 0)
+            s = parse_threads(host, options[i].value, &n_threads);
+        else if (strcmp(options[i].key, "winograd") == 0)
+            s = parse_switch(host, options[i].key, options[i].value, &use_winograd);
+        else
+            s = host->fail(EMBER_E_INVALID_ARGUMENT,
+                           "oneDNN provider: unknown option '%s' (known: "
+                           "intra_op_num_threads, winograd)",
+                           options[i].key);
         if (s != EMBER_OK)
             return s;
     }
@@ -99,6 +114,7 @@ static ember_status onednn_create(const ember_host_api *host, const ember_option
     }
     self->host = host;
     self->n_threads = n_threads;
+    self->use_winograd = use_winograd;
     *out = self;
     return EMBER_OK;
 }

@@ -396,3 +396,79 @@ def test_onednn_group_runs_an_empty_batch(run_ember, tmp_path):
                     f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
     assert res.returncode == 0, res.stderr
     assert np.load(tmp_path / "out" / "y.npy").shape == (0, 4, 4, 4)
+
+
+def winograd_model(rng, variant):
+    """Two 3x3 stride-1 convolutions that oneDNN runs as Winograd convolutions:
+    'f4': 16 -> 32 -> 32 channels on 30x34 (72 tiles of 4x4, partial at the edges), bias,
+    Relu, a residual Add and Relu (in a group: sum and Relu post-ops);
+    'f2': 16 -> 48 -> 16 channels on 15x13, no padding then asymmetric padding, no bias,
+    LeakyRelu and Clip (too few 4x4 tiles: 2x2 tiles)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def weights(name, k, c):
+        return numpy_helper.from_array(
+            (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32), name)
+
+    if variant == "f4":
+        x_shape, y_shape = ["N", 16, 30, 34], ["N", 32, 30, 34]
+        inits = [weights("w1", 32, 16), weights("w2", 32, 32),
+                 numpy_helper.from_array(rng.standard_normal(32).astype(np.float32), "b1"),
+                 numpy_helper.from_array(rng.standard_normal(32).astype(np.float32), "b2")]
+        nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+                 helper.make_node("Relu", ["c1"], ["r1"]),
+                 helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], kernel_shape=[3, 3],
+                                  auto_pad="SAME_UPPER"),
+                 helper.make_node("Add", ["c2", "r1"], ["s"]),
+                 helper.make_node("Relu", ["s"], ["y"])]
+    else:
+        x_shape, y_shape = ["N", 16, 15, 13], ["N", 16, 14, 10]
+        inits = [weights("w1", 48, 16), weights("w2", 16, 48)]
+        nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"]),
+                 helper.make_node("LeakyRelu", ["c1"], ["r1"], alpha=0.1),
+                 helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 0, 2, 1]),
+                 helper.make_node("Clip", ["c2", "lo", "hi"], ["y"])]
+        inits += [numpy_helper.from_array(np.array(-1, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(1, np.float32), "hi")]
+    graph = helper.make_graph(
+        nodes, "winograd", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@needs_onednn
+@pytest.mark.parametrize("variant", ["f4", "f2"])
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("opt_level, threads", [("0", "1"), ("99", "1"), ("99", "2")])
+def test_onednn_winograd_matches_onnxruntime(run_ember, tmp_path, variant, batch, opt_level,
+                                             threads):
+    """Winograd convolutions (the default) give onnxruntime's results node by node and in
+    groups with fused post-ops; they differ from oneDNN's direct convolutions (winograd=0)
+    by rounding, which shows they ran."""
+    import onnx
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "winograd.onnx"
+    onnx.save_model(winograd_model(rng, variant), str(path))
+    hw = (30, 34) if variant == "f4" else (15, 13)
+    x = rng.standard_normal((batch, 16, *hw)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    outputs = {}
+    for winograd in ("1", "0"):
+        out = tmp_path / f"out{winograd}"
+        res = run_ember("run", path, "--providers", f"onednn:winograd={winograd},cpu",
+                        "--strict", "--opt-level", opt_level, "--threads", threads,
+                        "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", out)
+        assert res.returncode == 0, res.stderr
+        assert_close_to_onnxruntime(path, {"x": x}, out, "y")
+        outputs[winograd] = np.load(out / "y.npy")
+    assert not np.array_equal(outputs["1"], outputs["0"])
+
+
+@needs_onednn
+def test_onednn_rejects_a_bad_winograd_option(run_ember, models):
+    res = run_ember("run", models / "tiny_add.onnx", "--providers", "onednn:winograd=yes,cpu")
+    assert res.returncode != 0
+    assert "winograd 'yes' is not 0 or 1" in res.stderr
