@@ -1,27 +1,37 @@
 #!/usr/bin/env python3
 """Times Ember beside onnxruntime on the same models, inputs and thread count.
 
-Each engine runs in its own child process (so that load time and peak RSS are
-measured the same way for both), and the two alternate for --rounds rounds; the
-latency reported is the median over all rounds of each round's median.
+Each engine runs in its own worker process (so that load time and peak RSS
+are measured the same way for both), both through their Python API. After
+loading and a warm-up, the two take turns: in each of --rounds rounds, one
+runs the model for --seconds, then the other (the first alternates). The
+ratio is the median over rounds of (Ember's median / onnxruntime's median in
+that round): each round's pair ran within a second of each other, so drift
+of the machine's speed, which on shared virtual machines reaches 15% within
+a minute, cancels in the ratio. The medians printed are over all timed runs.
 
     python3 bench/compare.py MODEL.onnx [MODEL.onnx ...] [--threads 1,2]
-        [--rounds 3] [--seconds 3] [--ember build/tools/ember] [--providers onednn,cpu]
+        [--rounds 20] [--seconds 0.5] [--ember build/tools/ember]
+        [--providers onednn,cpu]
 
 for example, on the models bench/make_models.py writes into models/:
 
-    OMP_WAIT_POLICY=passive python3 bench/compare.py models/resnet50.onnx \
-        models/mobilenetv2.onnx models/bert_base.onnx models/mlp.onnx \
-        models/resnet_small.onnx models/tiny_add.onnx --providers onednn,cpu
+    python3 bench/compare.py models/resnet50.onnx models/mobilenetv2.onnx \
+        models/bert_base.onnx models/mlp.onnx models/resnet_small.onnx \
+        models/tiny_add.onnx --providers onednn,cpu
 
 Prints a Markdown table: model, threads, Ember median, onnxruntime median, the
-ratio (Ember / onnxruntime: below 1 means Ember is faster), load times and peak
-RSS of each engine. The same seeded inputs feed both engines: floats uniform in
-[-1, 1]; integers in [0, 4), or below the size of the table when the input is
-the indices of a Gather on an initializer (BERT's input_ids: 0..30521).
-Without EMBER_PROVIDER_PATH, Ember looks for its providers in the build tree
-of --ember (BUILD/providers/*). bench/check_models.py and bench/profile.py
-use the helpers here.
+ratio (Ember / onnxruntime: below 1 means Ember is faster) with the spread of
+the per-round ratios (25th-75th percentile), load times and peak RSS of each
+engine. The same seeded inputs feed both engines: floats uniform in [-1, 1];
+integers in [0, 4), or below the size of the table when the input is the
+indices of a Gather on an initializer (BERT's input_ids: 0..30521).
+--providers takes Ember's provider list as `ember run` does, options
+included (onednn:winograd=0,cpu); --baseline PROVIDERS puts Ember on
+those providers in onnxruntime's place, to measure one change. Ember is imported from the build tree of
+--ember (BUILD/python); without EMBER_PROVIDER_PATH, it looks for its
+providers there too (BUILD/providers/*). bench/check_models.py and
+bench/profile.py use the helpers here.
 """
 import argparse
 import json
@@ -112,109 +122,153 @@ def ember_environment(ember):
     return env
 
 
-def ember_round(args, model, inputs, threads):
-    command = [args.ember, "bench", model, "--threads", str(threads),
-               "--seconds", str(args.seconds), "--providers", args.providers]
-    for name, path in inputs.items():
-        command += ["--input", f"{name}={path}"]
-    command = [sys.executable, __file__, "--rss-of", "--"] + command
-    out = subprocess.run(command, capture_output=True, text=True,
-                         env=ember_environment(args.ember))
-    if out.returncode != 0:
-        sys.exit(f"compare.py: ember bench failed:\n{out.stderr.strip()}")
-    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
-    return {
-        "median": float(lines["median"].split()[0]),
-        "load": float(lines["load"].split()[0]),
-        "rss": float(lines["peak_rss_mib"]),
-    }
+def ember_providers(spec):
+    """Ember's provider list for Python from `ember run`'s syntax:
+    'onednn:winograd=0,cpu' -> [('onednn', {'winograd': '0'}), ('cpu', {})]."""
+    providers = []
+    for item in spec.split(","):
+        name, *options = item.split(":")
+        providers.append((name, dict(o.split("=", 1) for o in options)))
+    return providers
 
 
-def ort_round(args, model, inputs, threads):
-    command = [sys.executable, __file__, "--rss-of", "--", sys.executable, __file__,
-               "--ort-worker", model, "--threads", str(threads), "--seconds",
-               str(args.seconds), "--inputs", json.dumps(inputs)]
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"compare.py: onnxruntime worker failed:\n{out.stderr.strip()}")
-    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
-    return {"median": float(lines["median"]), "load": float(lines["load"]),
-            "rss": float(lines["peak_rss_mib"])}
-
-
-def ort_worker(argv):
-    """Child process: load the model in onnxruntime and time session.run."""
+def worker(argv):
+    """Child process: loads the model in one engine, warms up, then runs it
+    for the seconds each line on stdin asks and answers with the latencies
+    (one JSON line per request); an empty line ends it with the peak RSS."""
+    import resource
     import time
     parser = argparse.ArgumentParser()
+    parser.add_argument("engine", choices=["ember", "ort"])
     parser.add_argument("model")
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--seconds", type=float)
     parser.add_argument("--inputs")
+    parser.add_argument("--providers")
     a = parser.parse_args(argv)
-    import onnxruntime as ort
     feeds = {k: np.load(v) for k, v in json.loads(a.inputs).items()}
+    if a.engine == "ember":
+        import ember as engine
+        providers = ember_providers(a.providers)
+    else:
+        import onnxruntime as engine
+        providers = ["CPUExecutionProvider"]
     t0 = time.perf_counter()
-    opts = ort.SessionOptions()
+    opts = engine.SessionOptions()
     opts.intra_op_num_threads = a.threads
     opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(a.model, opts, providers=["CPUExecutionProvider"])
+    session = engine.InferenceSession(a.model, opts, providers=providers)
     load = (time.perf_counter() - t0) * 1e3
     for _ in range(3):
         session.run(None, feeds)
-    times, start = [], time.perf_counter()
-    while time.perf_counter() - start < a.seconds:
-        t = time.perf_counter()
-        session.run(None, feeds)
-        times.append((time.perf_counter() - t) * 1e3)
-    print(f"load: {load}\nmedian: {statistics.median(times)}\nruns: {len(times)}")
+    print(json.dumps({"load": load}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        seconds, times = float(line), []
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds or len(times) < 3:
+            t = time.perf_counter()
+            session.run(None, feeds)
+            times.append((time.perf_counter() - t) * 1e3)
+        print(json.dumps({"times": times}), flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_rss_mib": rss}), flush=True)
 
 
-def rss_of(command):
-    """Runs command, passes its output on, and adds its peak RSS."""
-    import resource
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    out, _ = proc.communicate()
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the only child: the command
-    sys.stdout.write(out)
-    print(f"peak_rss_mib: {usage.ru_maxrss / 1024:.1f}")
-    sys.exit(proc.returncode)
+class Worker:
+    """A worker process and its answers."""
+
+    def __init__(self, args, engine, model, inputs, threads, providers=None):
+        command = [sys.executable, __file__, "--worker", engine, model, "--threads",
+                   str(threads), "--inputs", json.dumps(inputs), "--providers",
+                   providers or args.providers]
+        env = ember_environment(args.ember)
+        build = os.path.dirname(os.path.dirname(os.path.abspath(args.ember)))
+        source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        python_path = [os.path.join(build, "python"), os.path.join(source, "python")]
+        env["PYTHONPATH"] = os.pathsep.join(python_path + [env.get("PYTHONPATH", "")])
+        self.name = engine
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env)
+        self.load = self.answer()["load"]
+
+    def answer(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            sys.exit(f"compare.py: the {self.name} worker failed (exit {self.proc.returncode})")
+        return json.loads(line)
+
+    def run(self, seconds):
+        self.proc.stdin.write(f"{seconds}\n")
+        self.proc.stdin.flush()
+        return self.answer()["times"]
+
+    def close(self):
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        rss = self.answer()["peak_rss_mib"]
+        self.proc.wait()
+        return rss
+
+
+def quantile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def compare(args, model, inputs, threads):
+    """One table row: both workers loaded, then --rounds alternating turns."""
+    ember = Worker(args, "ember", model, inputs, threads)
+    if args.baseline:
+        ort = Worker(args, "ember", model, inputs, threads, providers=args.baseline)
+    else:
+        ort = Worker(args, "ort", model, inputs, threads)
+    ember_times, ort_times, ratios = [], [], []
+    for r in range(args.rounds):
+        turns = (ember, ort) if r % 2 == 0 else (ort, ember)
+        got = [w.run(args.seconds) for w in turns]
+        if r % 2:
+            got.reverse()
+        ember_times += got[0]
+        ort_times += got[1]
+        ratios.append(statistics.median(got[0]) / statistics.median(got[1]))
+    e, o = statistics.median(ember_times), statistics.median(ort_times)
+    spread = f"{quantile(ratios, 0.25):.2f}-{quantile(ratios, 0.75):.2f}"
+    row = (f"| {os.path.basename(model)} | {threads} | {e:.4f} | {o:.4f} | "
+           f"{statistics.median(ratios):.2f} | {spread} | {ember.load:.1f} | {ort.load:.1f} | "
+           f"{ember.close():.0f} | {ort.close():.0f} |")
+    return row
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--ort-worker":
-        return ort_worker(sys.argv[2:])
-    if len(sys.argv) > 2 and sys.argv[1] == "--rss-of":
-        return rss_of(sys.argv[3:])
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--ember", default="build/tools/ember")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of one turn")
+    parser.add_argument("--ember", default="build/tools/ember",
+                        help="Ember's build tree, named by its ember binary")
     parser.add_argument("--providers", default="cpu", help="Ember's providers, e.g. onednn,cpu")
+    parser.add_argument("--baseline", metavar="PROVIDERS",
+                        help="compare with Ember on these providers instead of onnxruntime "
+                             "(onednn:winograd=0,cpu): the onnxruntime columns are its")
     args = parser.parse_args()
     import onnxruntime as ort
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; onnxruntime {ort.__version__}; "
           f"Ember providers {args.providers}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print()
-    print("| model | threads | Ember median ms | onnxruntime median ms | ratio | "
+    print("| model | threads | Ember median ms | onnxruntime median ms | ratio | ratio IQR | "
           "Ember load ms | ORT load ms | Ember peak RSS MiB | ORT peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for model in args.models:
             inputs = make_inputs(model, folder)
             for threads in [int(t) for t in args.threads.split(",")]:
-                ember, ortr = [], []
-                for _ in range(args.rounds):
-                    ember.append(ember_round(args, model, inputs, threads))
-                    ortr.append(ort_round(args, model, inputs, threads))
-                med = lambda rows, key: statistics.median(r[key] for r in rows)
-                e, o = med(ember, "median"), med(ortr, "median")
-                print(f"| {os.path.basename(model)} | {threads} | {e:.4f} | {o:.4f} | "
-                      f"{e / o:.2f} | {med(ember, 'load'):.1f} | {med(ortr, 'load'):.1f} | "
-                      f"{max(r['rss'] for r in ember):.0f} | {max(r['rss'] for r in ortr):.0f} |",
-                      flush=True)
+                print(compare(args, model, inputs, threads), flush=True)
 
 
 if __name__ == "__main__":
