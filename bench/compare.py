@@ -132,11 +132,20 @@ def ember_providers(spec):
     return providers
 
 
+def peak_rss_mib():
+    """This process's peak resident memory since its exec (VmHWM; getrusage's
+    ru_maxrss would include the parent's pages at fork)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def worker(argv):
     """Child process: loads the model in one engine, warms up, then runs it
     for the seconds each line on stdin asks and answers with the latencies
     (one JSON line per request); an empty line ends it with the peak RSS."""
-    import resource
     import time
     parser = argparse.ArgumentParser()
     parser.add_argument("engine", choices=["ember", "ort"])
@@ -171,8 +180,7 @@ def worker(argv):
             session.run(None, feeds)
             times.append((time.perf_counter() - t) * 1e3)
         print(json.dumps({"times": times}), flush=True)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"peak_rss_mib": rss}), flush=True)
+    print(json.dumps({"peak_rss_mib": peak_rss_mib()}), flush=True)
 
 
 class Worker:

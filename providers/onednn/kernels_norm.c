@@ -114,6 +114,11 @@ ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node)
     return s;
 }
 
+float onednn_batchnorm_epsilon(const onednn_kernel *k)
+{
+    return ((const norm_params *)k->params)->epsilon;
+}
+
 /* ---- LayerNormalization ------------------------------------------------ */
 
 bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node)

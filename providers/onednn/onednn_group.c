@@ -51,7 +51,7 @@ static int add_value(onednn_group *g, int64_t id, const ember_type_info *type)
         type->rank > ONEDNN_MAX_RANK)
         return -1;
     group_value *v = &g->values[g->n_values];
-    *v = (group_value){id, -1, -1, type->dtype, type->rank, {0}};
+    *v = (group_value){id, -1, -1, type->dtype, type->rank, {0}, NULL};
     for (int d = 0; d < type->rank; d++)
         v->dims[d] = type->dims[d];
     return (int)g->n_values++;
@@ -129,7 +129,8 @@ static ember_status group_new(ember_provider *self, const ember_group *group,
     size_t n = host->group_node_count(group);
     onednn_group *g = calloc(1, sizeof *g);
     if (g != NULL) {
-        g->values = calloc(n * 2 * ONEDNN_MAX_IO + 1, sizeof *g->values);
+        g->cap_values = n * 2 * ONEDNN_MAX_IO + 1;
+        g->values = calloc(g->cap_values, sizeof *g->values);
         g->steps = calloc(n, sizeof *g->steps);
     }
     if (g == NULL || g->values == NULL || g->steps == NULL) {
@@ -160,6 +161,8 @@ typedef struct group_run {
 static void *value_data(const group_run *r, int v)
 {
     const group_value *value = &r->g->values[v];
+    if (value->data != NULL)
+        return (void *)value->data;
     if (value->input >= 0)
         return r->input_list[value->input]->data;
     int b = r->p->homes[v].block;
@@ -484,8 +487,10 @@ static void group_free(onednn_group *g)
         free(g->free_arenas);
         g->free_arenas = next;
     }
-    for (size_t s = 0; g->steps != NULL && s < g->n_steps; s++)
+    for (size_t s = 0; g->steps != NULL && s < g->n_steps; s++) {
         onednn_kernel_free(g->steps[s].k);
+        free(g->steps[s].folded);
+    }
     free(g->steps);
     free(g->values);
     free(g);

@@ -17,6 +17,7 @@ typedef struct group_value {
     uint32_t dtype; /* float32 or bfloat16 */
     int rank;
     int64_t dims[ONEDNN_MAX_RANK];
+    const void *data; /* a constant the group made itself (folded weights), or NULL */
 } group_value;
 
 /* One primitive run: a member's kernel, reading in_value[] and writing
@@ -30,6 +31,7 @@ typedef struct group_step {
     int in_value[ONEDNN_MAX_IO];
     int out_value[ONEDNN_MAX_IO];
     int sum_value;
+    float *folded; /* weights then bias of a Conv a BatchNormalization folded into; owned */
 } group_step;
 
 /* Where a value lives during a run of one program. */
@@ -94,7 +96,7 @@ typedef struct arena {
 /* A group: its values and steps (fixed after group_create), and the
  * programs and free arenas of its runs. */
 struct onednn_group {
-    size_t n_values, n_steps, n_inputs, n_outputs;
+    size_t n_values, cap_values, n_steps, n_inputs, n_outputs;
     group_value *values;
     group_step *steps;
     /* Both guarded by the group kernel's lock after create. */

@@ -1,5 +1,6 @@
 /*
- * Fusion inside a oneDNN group: a Conv/ConvTranspose/MatMul/Gemm (or
+ * Fusion inside a oneDNN group: a BatchNormalization after a Conv folds
+ * into the Conv's weights and bias; a Conv/ConvTranspose/MatMul/Gemm (or
  * Add/Sub/Mul/Div) whose only reader is an eltwise activation, or a Mul or
  * Div by a constant scalar, takes it as a post-op; a Conv or MatMul whose
  * only reader is an Add of two same-shaped tensors takes the Add as a sum
@@ -11,6 +12,8 @@
  */
 #include "onednn_group.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -80,6 +83,7 @@ static size_t absorb(onednn_group *g, size_t from, size_t to, int result)
         b->sum_value = sum;
     b->out_value[0] = result;
     a->k = absorbed; /* freed with the group */
+    a->folded = NULL; /* b owns it now */
     retire(a);
     return to;
 }
@@ -158,6 +162,86 @@ static bool try_bias(onednn_group *g, size_t at, size_t *moved)
     s->in.data[2] = add->in.data[j];
     s->in_value[2] = bias;
     *moved = absorb(g, at, (size_t)reader, add->out_value[0]);
+    return true;
+}
+
+/* A float32 constant of the group's own, shaped like `like` but with dims
+ * [dim0] when rank1, as a new value; -1 when there is no room. */
+static int own_constant(onednn_group *g, const group_value *like, bool rank1, const float *data)
+{
+    if (g->n_values == g->cap_values)
+        return -1;
+    group_value *v = &g->values[g->n_values];
+    *v = *like;
+    v->id = -1;
+    v->input = v->output = -1;
+    v->data = data;
+    if (rank1)
+        v->rank = 1;
+    return (int)g->n_values++;
+}
+
+/* Whether input i of step st is a float32 constant [n]. */
+static bool channel_constant(const onednn_group *g, const group_step *st, size_t i, int64_t n)
+{
+    const group_value *v = i < st->in.n && st->in.present[i] ? &g->values[st->in_value[i]] : NULL;
+    return v != NULL && st->in.data[i] != NULL && v->dtype == EMBER_DTYPE_FLOAT32 &&
+           v->rank == 1 && v->dims[0] == n;
+}
+
+/*
+ * Conv then BatchNormalization of its output alone, weights, bias and
+ * statistics all constant: the normalization folds into the Conv,
+ *   s = scale / sqrt(var + epsilon),  w' = w * s,  b' = (b - mean) * s + B
+ * per output channel (computed in double). Skipped when memory is short.
+ */
+static bool try_batchnorm(onednn_group *g, size_t at, size_t *moved)
+{
+    group_step *s = &g->steps[at];
+    int out = s->out_value[0];
+    int reader = out >= 0 ? only_reader(g, out) : -1;
+    if (!is_op(s, "Conv") || reader < 0 || s->folded != NULL || s->k->fusion.sum ||
+        s->k->fusion.eltwise != dnnl_alg_kind_undef || s->in.data[1] == NULL ||
+        !is_op(&g->steps[reader], "BatchNormalization"))
+        return false;
+    group_step *bn = &g->steps[reader];
+    const group_value *w = &g->values[s->in_value[1]];
+    if (w->dtype != EMBER_DTYPE_FLOAT32 || w->rank < 3 || bn->in_value[0] != out ||
+        bn->out_value[0] < 0)
+        return false;
+    int64_t k = w->dims[0], per = 1;
+    for (int d = 1; d < w->rank; d++)
+        per *= w->dims[d];
+    bool has_bias = s->in.n > 2 && s->in.present[2];
+    if (k <= 0 || per <= 0 || (has_bias && !channel_constant(g, s, 2, k)))
+        return false;
+    for (size_t i = 1; i < 5; i++)
+        if (!channel_constant(g, bn, i, k))
+            return false;
+    if (g->n_values + 2 > g->cap_values)
+        return false;
+    float *folded = malloc((size_t)(k * per + k) * sizeof *folded);
+    if (folded == NULL)
+        return false;
+    const float *weights = s->in.data[1], *bias = has_bias ? s->in.data[2] : NULL;
+    const float *scale = bn->in.data[1], *shift = bn->in.data[2], *mean = bn->in.data[3],
+                *var = bn->in.data[4];
+    double eps = onednn_batchnorm_epsilon(bn->k);
+    for (int64_t c = 0; c < k; c++) {
+        double f = scale[c] / sqrt((double)var[c] + eps);
+        for (int64_t j = 0; j < per; j++)
+            folded[c * per + j] = (float)(weights[c * per + j] * f);
+        folded[k * per + c] = (float)(((bias ? bias[c] : 0.0) - mean[c]) * f + shift[c]);
+    }
+    s->folded = folded;
+    s->in.data[1] = folded;
+    s->in_value[1] = own_constant(g, w, false, folded);
+    s->in.n = s->in.n > 3 ? s->in.n : 3;
+    s->in.present[2] = true;
+    s->in.dtype[2] = EMBER_DTYPE_FLOAT32;
+    s->in.data[2] = folded + k * per;
+    s->in_value[2] = own_constant(g, &g->values[bn->in_value[1]], true, folded + k * per);
+    *moved = absorb(g, at, (size_t)reader, bn->out_value[0]);
     return true;
 }
 
@@ -267,6 +351,7 @@ void onednn_group_fuse(onednn_group *g)
         if (g->steps[i].sum_value == -2 || !takes_post_ops(&g->steps[i]))
             continue;
         size_t at = i;
+        try_batchnorm(g, at, &at);
         try_bias(g, at, &at);
         try_sum(g, at, &at);
         if (!try_gelu(g, at))

@@ -351,6 +351,10 @@ ember_status onednn_program_build(const onednn_group *g, const int64_t *key, siz
     p->n_threads = (size_t)key[0];
     for (size_t v = 0, at = 1; v < g->n_values; v++) {
         p->homes[v].block = -1;
+        if (g->values[v].data != NULL) { /* a constant of the group's own: static */
+            p->rank[v] = (size_t)g->values[v].rank;
+            memcpy(p->dims[v], g->values[v].dims, p->rank[v] * sizeof p->dims[v][0]);
+        }
         if (g->values[v].input < 0)
             continue;
         at = 1;

@@ -214,6 +214,8 @@ bool onednn_check_gemm(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_pool(onednn_kernel *k, const ember_node *node);
 bool onednn_check_pool(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_batchnorm(onednn_kernel *k, const ember_node *node);
+/* The epsilon of a BatchNormalization kernel. */
+float onednn_batchnorm_epsilon(const onednn_kernel *k);
 bool onednn_check_batchnorm(const ember_host_api *host, const ember_node *node);
 ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node);
 bool onednn_check_layernorm(const ember_host_api *host, const ember_node *node);

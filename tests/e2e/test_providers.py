@@ -472,3 +472,23 @@ def test_onednn_rejects_a_bad_winograd_option(run_ember, models):
     res = run_ember("run", models / "tiny_add.onnx", "--providers", "onednn:winograd=yes,cpu")
     assert res.returncode != 0
     assert "winograd 'yes' is not 0 or 1" in res.stderr
+
+
+@needs_onednn
+@pytest.mark.parametrize("opt_level, want_norms", [("0", 15), ("99", 0)])
+def test_onednn_group_folds_batch_normalization_into_conv(run_ember, models, tmp_path,
+                                                          opt_level, want_norms):
+    """resnet_small's fifteen Conv -> BatchNormalization pairs: in groups each normalization
+    folds into its Conv's weights and bias (no batch-normalization primitive runs), node by
+    node each runs; onnxruntime's results either way."""
+    x = np.random.default_rng(2).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    model = models / "resnet_small.onnx"
+    res = run_ember("run", model, "--providers", "onednn,cpu", "--opt-level", opt_level,
+                    "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out",
+                    env={"DNNL_VERBOSE": "1"})
+    assert res.returncode == 0, res.stderr
+    executed = [line.split(",")[3] for line in res.stdout.splitlines()
+                if line.startswith(("onednn_verbose,exec,cpu", "dnnl_verbose,exec,cpu"))]
+    assert executed.count("batch_normalization") == want_norms, executed
+    assert_close_to_onnxruntime(model, {"x": x}, tmp_path / "out", "logits")
