@@ -262,7 +262,7 @@ ember_status onednn_create_layernorm(onednn_kernel *k, const ember_node *node)
 
 bool onednn_check_lrn(const ember_host_api *host, const ember_node *node)
 {
-    return onednn_input_f32(host, node, 0, 3, 5);
+    return onednn_input_float(host, node, 0, 3, 5);
 }
 
 /* ONNX and oneDNN agree: y = x / (bias + alpha / size * sum x^2)^beta over

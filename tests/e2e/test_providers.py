@@ -318,7 +318,7 @@ def test_onednn_runs_qlinear_conv_in_int8(run_ember, tmp_path, x_type, group):
 
 def bf16_norms(rng):
     """float32 in, Cast to bfloat16, BatchNormalization (bfloat16 parameters), Relu,
-    LayerNormalization over the last axis (float32 scale and bias), Cast back."""
+    LayerNormalization over the last axis (float32 scale and bias), LRN, Cast back."""
     from onnx import TensorProto, helper, numpy_helper
 
     c = 6
@@ -336,7 +336,8 @@ def bf16_norms(rng):
         helper.make_node("Relu", ["bn"], ["r"]),
         helper.make_node("LayerNormalization", ["r", "gamma", "beta"], ["ln"], axis=-1,
                          epsilon=1e-5),
-        helper.make_node("Cast", ["ln"], ["y"], to=TensorProto.FLOAT),
+        helper.make_node("LRN", ["ln"], ["lrn"], size=3, alpha=0.3, beta=0.75, bias=1.0),
+        helper.make_node("Cast", ["lrn"], ["y"], to=TensorProto.FLOAT),
     ]
     graph = helper.make_graph(
         nodes, "bf16_norms", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, c, 4, 10])],
@@ -363,13 +364,16 @@ def test_onednn_runs_bfloat16_normalizations(run_ember, tmp_path):
                   if line.startswith("  ") and line.split()[0] in ("oneDNN", "CPU"))
     if "oneDNN" not in placed:
         pytest.skip("oneDNN has no bfloat16 kernels on this CPU (no AVX512-BF16/AMX)")
-    assert placed["oneDNN"] == "3", res.stdout  # BatchNormalization, Relu, LayerNormalization
+    assert placed["oneDNN"] == "4", res.stdout  # BatchNormalization, Relu, LayerNormalization, LRN
     shape = (1, 6, 1, 1)
     q = {k: bf16_round(v).reshape(shape) for k, v in p.items()}
     bn = (bf16_round(x) - q["mean"]) / np.sqrt(q["var"] + 1e-5) * q["scale"] + q["bias"]
     r = np.maximum(bf16_round(bn), 0)
     mu, var = r.mean(-1, keepdims=True), r.var(-1, keepdims=True)
-    ref = (r - mu) / np.sqrt(var + 1e-5) * gamma + beta
+    ln = bf16_round((r - mu) / np.sqrt(var + 1e-5) * gamma + beta)
+    sq = np.pad(ln * ln, ((0, 0), (1, 1), (0, 0), (0, 0)))  # channels c-1..c+1
+    window = sq[:, :-2] + sq[:, 1:-1] + sq[:, 2:]
+    ref = ln / (1.0 + 0.3 / 3 * window) ** 0.75
     np.testing.assert_allclose(np.load(tmp_path / "out" / "y.npy"), ref, atol=5e-2)
 
 
