@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times Ember beside onnxruntime on the same models, inputs and thread count.
 
-Each engine runs in its own worker process (so that load time and peak RSS
+Each engine runs in its own worker process (so that load time and memory
 are measured the same way for both), both through their Python API. After
 loading and a warm-up, the two take turns: in each of --rounds rounds, one
 runs the model for --seconds, then the other (the first alternates). The
@@ -22,8 +22,8 @@ for example, on the models bench/make_models.py writes into models/:
 
 Prints a Markdown table: model, threads, Ember median, onnxruntime median, the
 ratio (Ember / onnxruntime: below 1 means Ember is faster) with the spread of
-the per-round ratios (25th-75th percentile), load times and peak RSS of each
-engine. The same seeded inputs feed both engines: floats uniform in [-1, 1];
+the per-round ratios (25th-75th percentile), load times, and each engine's
+resident memory at its peak and after the timed runs. The same seeded inputs feed both engines: floats uniform in [-1, 1];
 integers in [0, 4), or below the size of the table when the input is the
 indices of a Gather on an initializer (BERT's input_ids: 0..30521).
 --providers takes Ember's provider list as `ember run` does, options
@@ -132,12 +132,13 @@ def ember_providers(spec):
     return providers
 
 
-def peak_rss_mib():
-    """This process's peak resident memory since its exec (VmHWM; getrusage's
-    ru_maxrss would include the parent's pages at fork)."""
+def rss_mib(field):
+    """This process's resident memory now (VmRSS) or at its peak since its
+    exec (VmHWM; getrusage's ru_maxrss would include the parent's pages at
+    fork), in MiB."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -145,7 +146,8 @@ def peak_rss_mib():
 def worker(argv):
     """Child process: loads the model in one engine, warms up, then runs it
     for the seconds each line on stdin asks and answers with the latencies
-    (one JSON line per request); an empty line ends it with the peak RSS."""
+    (one JSON line per request); an empty line ends it with its resident
+    memory, peak and now."""
     import time
     parser = argparse.ArgumentParser()
     parser.add_argument("engine", choices=["ember", "ort"])
@@ -180,7 +182,7 @@ def worker(argv):
             session.run(None, feeds)
             times.append((time.perf_counter() - t) * 1e3)
         print(json.dumps({"times": times}), flush=True)
-    print(json.dumps({"peak_rss_mib": peak_rss_mib()}), flush=True)
+    print(json.dumps({"rss": [rss_mib("VmHWM"), rss_mib("VmRSS")]}), flush=True)
 
 
 class Worker:
@@ -215,9 +217,9 @@ class Worker:
     def close(self):
         self.proc.stdin.write("\n")
         self.proc.stdin.flush()
-        rss = self.answer()["peak_rss_mib"]
+        peak, now = self.answer()["rss"]
         self.proc.wait()
-        return rss
+        return f"{peak:.0f} / {now:.0f}"
 
 
 def quantile(values, q):
@@ -245,7 +247,7 @@ def compare(args, model, inputs, threads):
     spread = f"{quantile(ratios, 0.25):.2f}-{quantile(ratios, 0.75):.2f}"
     row = (f"| {os.path.basename(model)} | {threads} | {e:.4f} | {o:.4f} | "
            f"{statistics.median(ratios):.2f} | {spread} | {ember.load:.1f} | {ort.load:.1f} | "
-           f"{ember.close():.0f} | {ort.close():.0f} |")
+           f"{ember.close()} | {ort.close()} |")
     return row
 
 
@@ -270,7 +272,7 @@ def main():
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print()
     print("| model | threads | Ember median ms | onnxruntime median ms | ratio | ratio IQR | "
-          "Ember load ms | ORT load ms | Ember peak RSS MiB | ORT peak RSS MiB |")
+          "Ember load ms | ORT load ms | Ember RSS MiB peak / after | ORT RSS MiB peak / after |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for model in args.models:

@@ -89,6 +89,8 @@ static const ember_host_api host_table = {
     .group_input_value = exec_group_input_value,
     .group_output_count = exec_group_output_count,
     .group_output_value = exec_group_output_value,
+    .node_thread_count = graph_view_thread_count,
+    .node_input_release = graph_view_input_release,
 };
 
 const ember_host_api *api_host_table(void)

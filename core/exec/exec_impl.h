@@ -29,6 +29,9 @@ typedef struct exec_step {
      * the other members have no kernel of their own. */
     const struct exec_step *group;
     size_t n_members;
+    /* Bit i: the kernel (or the group) released constant input i of the
+     * node (node_input_release). */
+    uint64_t released_inputs;
 } exec_step;
 
 /* What a provider's group_create sees (ember_group of the ABI). */

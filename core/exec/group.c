@@ -15,8 +15,11 @@ static ember_status offer_group(exec_program *prog, size_t index)
     ember_node *nodes = util_calloc(group->n_steps, sizeof *nodes);
     if (!nodes)
         return ember_fail(EMBER_E_OUT_OF_MEMORY, "out of memory offering a group");
-    for (size_t i = 0; i < group->n_steps; i++)
-        nodes[i] = (ember_node){prog->g, &prog->g->nodes[prog->plan->steps[group->first_step + i].node]};
+    for (size_t i = 0; i < group->n_steps; i++) {
+        exec_step *member = &prog->steps[group->first_step + i];
+        nodes[i] = (ember_node){prog->g, &prog->g->nodes[prog->plan->steps[group->first_step + i].node],
+                                exec_pool_size(prog->pool), &member->released_inputs};
+    }
     ember_group view = {prog->plan, group, nodes};
     rt->plan = &group->step;
     rt->node = &prog->g->nodes[group->step.node];

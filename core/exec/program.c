@@ -42,7 +42,7 @@ static ember_status create_kernels(exec_program *prog)
         }
         rt->provider = prog->providers[step->provider].instance;
         rt->device = prog->providers[step->provider].device;
-        ember_node view = {prog->g, rt->node};
+        ember_node view = {prog->g, rt->node, exec_pool_size(prog->pool), &rt->released_inputs};
         EMBER_TRY(provider_kernel_create(rt->provider, &view, &rt->kernel));
     }
     return EMBER_OK;
@@ -161,6 +161,42 @@ void exec_destroy(exec_program *prog)
     util_free(prog->constants);
     util_free(prog->is_constant);
     util_free(prog);
+}
+
+/* ---- constants the kernels copied ------------------------------------------------ */
+
+/* Whether every reader of constant slot `slot` is a kernel (or a group
+ * member) that released it (node_input_release); false when none reads it. */
+static bool is_released(const exec_program *prog, int slot)
+{
+    size_t readers = 0;
+    for (size_t s = 0; s < prog->plan->n_steps; s++) {
+        const partition_step *step = &prog->plan->steps[s];
+        for (size_t i = 0; i < step->n_inputs; i++) {
+            if (step->inputs[i] != slot)
+                continue;
+            const graph_node *node = step->node >= 0 ? &prog->g->nodes[step->node] : NULL;
+            bool released = node && step->provider != PARTITION_CORE && i < node->n_inputs &&
+                            i < 64 && ((prog->steps[s].released_inputs >> i) & 1u);
+            if (!released)
+                return false;
+            readers++;
+        }
+    }
+    return readers > 0;
+}
+
+void exec_drop_released_constants(exec_program *prog, graph *g)
+{
+    for (size_t i = 0; i < g->n_values && i < prog->plan->n_slots; i++) {
+        graph_tensor *init = g->values[i].initializer;
+        if (!prog->is_constant[i] || prog->plan->slots[i].source >= 0 || !init ||
+            init->view.dtype == EMBER_DTYPE_STRING || !is_released(prog, (int)i))
+            continue;
+        util_free(init->view.data);
+        init->view.data = NULL;
+        prog->constants[i].view.data = NULL;
+    }
 }
 
 ember_status exec_prepare(const graph *g, const partition_plan *plan,

@@ -97,6 +97,18 @@ const ember_tensor *graph_value_constant(const graph *g, const graph_value *v)
     return NULL;
 }
 
+size_t graph_view_thread_count(const ember_node *n)
+{
+    return n->n_threads;
+}
+
+/* Inputs past 63 are never released (their constants stay). */
+void graph_view_input_release(const ember_node *n, size_t index)
+{
+    if (n->released && index < 64 && graph_view_input_constant(n, index))
+        *n->released |= (uint64_t)1 << index;
+}
+
 const ember_tensor *graph_view_input_constant(const ember_node *n, size_t index)
 {
     const graph_value *v = input_value(n, index);

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define EMBER_ABI_MAJOR 1
-#define EMBER_ABI_MINOR 1
+#define EMBER_ABI_MINOR 2
 #define EMBER_ABI_VERSION (((uint32_t)EMBER_ABI_MAJOR << 16) | EMBER_ABI_MINOR)
 #define EMBER_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define EMBER_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -221,7 +221,21 @@ typedef struct ember_host_api {
     size_t (*group_output_count)(const ember_group *group);
     int64_t (*group_output_value)(const ember_group *group, size_t index);
 
-    /* ---- ABI 1.2: append below this line only ---- */
+    /* ---- ABI 1.2 ---- */
+
+    /* The intra-op thread count the node's session runs kernels with
+     * (ctx_thread_count in every run), for building ahead at
+     * kernel_create and group_create; 0 during claim. Required. */
+    size_t (*node_thread_count)(const ember_node *node);
+    /* Called during kernel_create, or group_create for a member node: the
+     * kernel keeps its own copy of constant input `index` and will never
+     * read that input's data again, neither at create nor in any run.
+     * Once every kernel reading the constant has released it, the core
+     * frees it; runs then pass that input with its shape and data NULL.
+     * Calling it is optional: it saves memory. Required (the slot). */
+    void (*node_input_release)(const ember_node *node, size_t index);
+
+    /* ---- ABI 1.3: append below this line only ---- */
 } ember_host_api;
 
 /* ----------------------------------------------------------------------- */

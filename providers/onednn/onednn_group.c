@@ -547,15 +547,57 @@ static bool static_key(const onednn_group *g, size_t n_threads, int64_t *key, si
 
 /* With static shapes the program is built now: what oneDNN will not
  * build is then declined, not an error, and the nodes run one by one. */
-static bool prebuild(ember_provider *self, onednn_group *g)
+static bool prebuild(onednn_group *g, size_t n_threads)
 {
     size_t n_key = 0;
     int64_t *key = malloc(key_cap(g) * sizeof *key);
     bool ok = key != NULL;
-    if (ok && static_key(g, self->n_threads, key, &n_key))
+    if (ok && static_key(g, n_threads, key, &n_key))
         ok = onednn_program_build(g, key, n_key, &g->programs) == EMBER_OK;
     free(key);
     return ok;
+}
+
+/* The members' constant inputs that the prebuilt program holds copies of,
+ * or that no step reads any more (folded into another step's weights, or
+ * baked into a post-op), are released to the core; steps rebuild later
+ * programs from the copies (their data pointers become NULL). */
+static void release_constants(const ember_host_api *host, const ember_group *group,
+                              onednn_group *g)
+{
+    const group_program *p = g->programs;
+    bool *needed = p != NULL ? calloc(g->n_values + 1, sizeof *needed) : NULL;
+    if (needed == NULL)
+        return;
+    for (size_t s = 0; s < g->n_steps; s++) {
+        const group_step *st = &g->steps[s];
+        if (!onednn_step_runs(st))
+            continue;
+        for (size_t i = 0; i < ONEDNN_MAX_IO; i++)
+            if (st->in_value[i] >= 0 && !onednn_plan_copied(st->k, p->steps[s].plan, i))
+                needed[st->in_value[i]] = true;
+        if (st->sum_value >= 0)
+            needed[st->sum_value] = true;
+    }
+    for (size_t m = 0; m < host->group_node_count(group); m++) {
+        const ember_node *node = host->group_node(group, m);
+        for (size_t j = 0; j < host->node_input_count(node); j++) {
+            int v = host->node_input_constant(node, j) != NULL
+                        ? value_index(g, host->node_input_value(node, j))
+                        : -1;
+            if (v >= 0 && !needed[v] && g->values[v].data == NULL)
+                onednn_release_input(host, node, j);
+        }
+    }
+    for (size_t s = 0; s < g->n_steps; s++) {
+        group_step *st = &g->steps[s];
+        for (size_t i = 0; i < ONEDNN_MAX_IO; i++) {
+            int v = st->in_value[i];
+            if (v >= 0 && !needed[v] && g->values[v].data == NULL)
+                st->in.data[i] = NULL;
+        }
+    }
+    free(needed);
 }
 
 ember_status onednn_group_create(ember_provider *self, const ember_group *group,
@@ -568,7 +610,9 @@ ember_status onednn_group_create(ember_provider *self, const ember_group *group,
     ember_status status = describe(self, group, g, &ok);
     if (status == EMBER_OK && ok) {
         onednn_group_fuse(g);
-        ok = prebuild(self, g);
+        ok = prebuild(g, onednn_node_threads(self, self->host->group_node(group, 0)));
+        if (ok)
+            release_constants(self->host, group, g);
     }
     if (status == EMBER_OK && ok)
         status = group_kernel(self, group, g, out);

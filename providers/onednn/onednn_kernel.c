@@ -457,9 +457,21 @@ static ember_status reorder_constant(const onednn_kernel *k, const onednn_arg *a
     return EMBER_OK;
 }
 
+/* A copy of constant input `index` with the dims of md, or NULL. */
+static const onednn_const *copy_like(const onednn_kernel *k, size_t index,
+                                     const dnnl_memory_desc_t *md)
+{
+    for (const onednn_const *c = k->consts; c != NULL; c = c->next)
+        if (c->index == index && c->md.ndims == md->ndims &&
+            memcmp(c->md.dims, md->dims, (size_t)md->ndims * sizeof md->dims[0]) == 0)
+            return c;
+    return NULL;
+}
+
 /* The kernel's copy of constant input a->index in layout a->md, made on
- * first use. Called at kernel_create or under k->lock, the only writers
- * of k->consts (hence the cast). */
+ * first use from `data`, or from another copy when the core freed the
+ * data (released, see onednn_plan_copied). Called at kernel_create or
+ * under k->lock, the only writers of k->consts (hence the cast). */
 static ember_status shared_constant(const onednn_kernel *k, onednn_arg *a, const void *data)
 {
     onednn_kernel *owner = (onednn_kernel *)k;
@@ -469,11 +481,23 @@ static ember_status shared_constant(const onednn_kernel *k, onednn_arg *a, const
             return EMBER_OK;
         }
     }
+    onednn_arg from = *a; /* the reorder's source: the data, or a copy of it */
+    if (data == NULL) {
+        const onednn_const *copy = copy_like(k, a->index, &a->md);
+        void *handle = NULL;
+        if (copy == NULL || dnnl_memory_get_data_handle(copy->memory, &handle) != dnnl_success)
+            return k->host->fail(EMBER_E_INTERNAL,
+                                 "node '%s' (%s): constant input %zu was released and the "
+                                 "kernel holds no copy of its shape",
+                                 k->name, k->op, a->index);
+        from.user_md = copy->md;
+        data = handle;
+    }
     onednn_const *c = calloc(1, sizeof *c);
     if (c == NULL)
         return k->host->fail(EMBER_E_OUT_OF_MEMORY, "node '%s' (%s): out of memory", k->name,
                              k->op);
-    ember_status s = reorder_constant(k, a, data, &c->memory);
+    ember_status s = reorder_constant(k, &from, data, &c->memory);
     if (s != EMBER_OK) {
         free(c);
         return s;
@@ -522,9 +546,10 @@ ember_status onednn_plan_input(const onednn_kernel *k, const onednn_shapes *in,
     onednn_arg *a = plan_arg(k, plan, arg, ONEDNN_FROM_INPUT, index, user_md, md);
     if (a == NULL)
         return EMBER_E_INTERNAL;
-    if (dnnl_memory_desc_equal(&a->user_md, &a->md))
+    bool is_released = !k->is_trial && in->data[index] == NULL && ((k->const_mask >> index) & 1u);
+    if (dnnl_memory_desc_equal(&a->user_md, &a->md) && !is_released)
         return EMBER_OK;
-    if (in->data[index] != NULL) {
+    if (in->data[index] != NULL || is_released) {
         a->from = ONEDNN_FROM_CONST;
         return shared_constant(k, a, in->data[index]);
     }
@@ -703,8 +728,47 @@ ember_status onednn_kernel_prepare(onednn_kernel *k, const ember_node *node)
     k->has_lock = true;
     if (!shapes_of_node(k, node, true, &in))
         return EMBER_OK;
-    make_key(k, &in, k->provider->n_threads, &probe);
-    return build_plan(k, &in, &probe, &k->fixed);
+    make_key(k, &in, onednn_node_threads(k->provider, node), &probe);
+    ONEDNN_TRY(build_plan(k, &in, &probe, &k->fixed));
+    for (size_t i = 0; i < k->n_inputs; i++)
+        if (onednn_plan_copied(k, k->fixed, i))
+            onednn_release_input(k->host, node, i);
+    return EMBER_OK;
+}
+
+size_t onednn_node_threads(const ember_provider *self, const ember_node *node)
+{
+    const ember_host_api *host = self->host;
+    size_t n = EMBER_HAS(host, ember_host_api, node_thread_count) ? host->node_thread_count(node)
+                                                                   : 0;
+    return n > 0 ? n : self->n_threads;
+}
+
+bool onednn_plan_copied(const onednn_kernel *k, const onednn_plan *plan, size_t index)
+{
+    static const char *const families[] = {"Conv", "ConvTranspose", "MatMul", "Gemm"};
+    bool is_family = false;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        is_family = is_family || strcmp(k->op, families[f]) == 0;
+    if (!is_family || plan == NULL || plan->custom != NULL || ((k->value_mask >> index) & 1u) ||
+        !((k->const_mask >> index) & 1u))
+        return false;
+    size_t copies = 0;
+    for (size_t i = 0; i < plan->n_args; i++) {
+        const onednn_arg *a = &plan->args[i];
+        if (a->from == ONEDNN_FROM_OUTPUT || a->index != index)
+            continue;
+        if (a->from != ONEDNN_FROM_CONST)
+            return false;
+        copies++;
+    }
+    return copies > 0;
+}
+
+void onednn_release_input(const ember_host_api *host, const ember_node *node, size_t index)
+{
+    if (EMBER_HAS(host, ember_host_api, node_input_release))
+        host->node_input_release(node, index);
 }
 
 bool onednn_kernel_static_shapes(const onednn_kernel *k, const ember_node *node,

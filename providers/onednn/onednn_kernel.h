@@ -369,6 +369,18 @@ ember_status onednn_kernel_build(const onednn_kernel *k, const onednn_shapes *in
                                  size_t n_threads, onednn_plan **out);
 /* Sets the calling thread's OpenMP thread count. */
 void onednn_set_threads(size_t n);
+/* The thread count the node's session runs with (ABI 1.2's
+ * node_thread_count), else the provider's. */
+size_t onednn_node_threads(const ember_provider *self, const ember_node *node);
+/* Whether every argument of `plan` for input `index` is a copy the kernel
+ * made (a constant reordered into the kernel's store), at least one, so
+ * that runs and later plans need not read the input's data. Only for the
+ * families that read constant data nowhere else: Conv, ConvTranspose,
+ * MatMul, Gemm (not a Winograd plan, whose weights are transformed). */
+bool onednn_plan_copied(const onednn_kernel *k, const onednn_plan *plan, size_t index);
+/* Tells the core (node_input_release, ABI 1.2) that the node's input
+ * `index` is no longer read. */
+void onednn_release_input(const ember_host_api *host, const ember_node *node, size_t index);
 ember_status onednn_kernel_execute(onednn_kernel *k, ember_kernel_context *ctx);
 void onednn_kernel_release(onednn_kernel *k);
 

@@ -12,7 +12,9 @@
  * offered, and how many node and group kernels ran. The test dlopens the
  * same file to call them. Options: "decline" = "1" makes group_create
  * decline every group (after recording it); "fail" = "1" makes it fail,
- * for the tests of the core's error path.
+ * for the tests of the core's error path; "copy_constants" = "1" makes
+ * node kernels copy their constant inputs at kernel_create and release
+ * them (node_input_release, ABI 1.2), then run on the copies.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,7 +39,7 @@ static const size_t op_arity[MG_N_OPS] = {2, 2, 1};
 
 struct ember_provider {
     const ember_host_api *host;
-    bool is_declining, is_failing;
+    bool is_declining, is_failing, is_copying;
 };
 
 /* One member of a group: its op and the graph values it reads and writes. */
@@ -52,6 +54,7 @@ typedef struct mg_member {
 struct ember_kernel {
     const ember_host_api *host;
     mg_op op;
+    float *copies[2]; /* copy_constants: node inputs copied and released */
     size_t n_members;
     mg_member *members;
     size_t n_inputs, n_outputs;
@@ -82,6 +85,9 @@ static struct {
 } record = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_long group_runs, node_runs;
+/* Runs that found a released input's data freed (NULL); the thread count
+ * the latest kernel_create was told. */
+static atomic_long freed_inputs, create_threads;
 
 static void append_text(char *text, const char *item)
 {
@@ -142,6 +148,22 @@ EMBER_PROVIDER_EXPORT void mock_group_reset(void)
     pthread_mutex_unlock(&record.lock);
     atomic_store(&group_runs, 0);
     atomic_store(&node_runs, 0);
+    atomic_store(&freed_inputs, 0);
+    atomic_store(&create_threads, 0);
+}
+
+/* Inputs that arrived freed after the kernel released them. */
+EMBER_PROVIDER_EXPORT long mock_group_freed_input_count(void);
+EMBER_PROVIDER_EXPORT long mock_group_freed_input_count(void)
+{
+    return atomic_load(&freed_inputs);
+}
+
+/* node_thread_count at the latest kernel_create. */
+EMBER_PROVIDER_EXPORT long mock_group_create_threads(void);
+EMBER_PROVIDER_EXPORT long mock_group_create_threads(void)
+{
+    return atomic_load(&create_threads);
 }
 
 EMBER_PROVIDER_EXPORT size_t mock_group_offer_count(void);
@@ -222,9 +244,12 @@ static ember_status read_option(const ember_host_api *host, const ember_option *
         self->is_declining = is_on;
     else if (is_valid && strcmp(option->key, "fail") == 0)
         self->is_failing = is_on;
+    else if (is_valid && strcmp(option->key, "copy_constants") == 0)
+        self->is_copying = is_on;
     else
         return host->fail(EMBER_E_INVALID_ARGUMENT,
-                          "MockGroup: unknown option %s=%s; known: decline=0|1, fail=0|1",
+                          "MockGroup: unknown option %s=%s; known: decline=0|1, fail=0|1, "
+                          "copy_constants=0|1",
                           option->key, option->value);
     return EMBER_OK;
 }
@@ -235,7 +260,7 @@ static ember_status mg_create(const ember_host_api *host, const ember_option *op
     ember_provider *self = malloc(sizeof *self);
     if (!self)
         return host->fail(EMBER_E_OUT_OF_MEMORY, "MockGroup: out of memory");
-    *self = (ember_provider){host, false, false};
+    *self = (ember_provider){host, false, false, false};
     ember_status status = EMBER_OK;
     for (size_t i = 0; i < n_options && status == EMBER_OK; i++)
         status = read_option(host, &options[i], self);
@@ -297,6 +322,19 @@ static ember_status mg_kernel_create(ember_provider *self, const ember_node *nod
         return self->host->fail(EMBER_E_OUT_OF_MEMORY, "MockGroup: out of memory");
     kernel->host = self->host;
     kernel->op = (mg_op)op;
+    if (EMBER_HAS(self->host, ember_host_api, node_thread_count))
+        atomic_store(&create_threads, (long)self->host->node_thread_count(node));
+    for (size_t i = 0; self->is_copying && i < op_arity[op]; i++) {
+        const ember_tensor *c = self->host->node_input_constant(node, i);
+        size_t n = 1;
+        for (uint32_t d = 0; c && d < c->rank; d++)
+            n *= (size_t)c->dims[d];
+        if (!c || !EMBER_HAS(self->host, ember_host_api, node_input_release) ||
+            !(kernel->copies[i] = malloc(n * sizeof(float))))
+            continue;
+        memcpy(kernel->copies[i], c->data, n * sizeof(float));
+        self->host->node_input_release(node, i);
+    }
     *out = kernel;
     return EMBER_OK;
 }
@@ -308,6 +346,8 @@ static void mg_kernel_destroy(ember_kernel *kernel)
     free(kernel->members);
     free(kernel->inputs);
     free(kernel->outputs);
+    free(kernel->copies[0]);
+    free(kernel->copies[1]);
     free(kernel);
 }
 
@@ -491,6 +531,14 @@ static ember_status run_node(ember_kernel *k, ember_kernel_context *ctx)
         status = operand_of(host, host->ctx_input(ctx, 1), 1, &b);
     if (status != EMBER_OK)
         return status;
+    mg_operand *operands[2] = {&a, &b};
+    for (size_t i = 0; i < 2; i++) {
+        if (!k->copies[i])
+            continue;
+        if (!operands[i]->data)
+            atomic_fetch_add(&freed_inputs, 1);
+        operands[i]->data = k->copies[i];
+    }
     if (!result_shape(k->op, &a, &b, &shape))
         return host->fail(EMBER_E_INVALID_ARGUMENT, "MockGroup %s: shapes do not broadcast",
                           op_names[k->op]);

@@ -80,6 +80,8 @@ static const field host_api_fields[] = {
     FIELD(ember_host_api, group_input_value),
     FIELD(ember_host_api, group_output_count),
     FIELD(ember_host_api, group_output_value),
+    FIELD(ember_host_api, node_thread_count),
+    FIELD(ember_host_api, node_input_release),
 };
 
 static const field tensor_fields[] = {

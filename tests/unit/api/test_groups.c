@@ -45,6 +45,8 @@ typedef struct mock_hooks {
     int64_t (*node_value)(const char *name, bool output, size_t index);
     long (*group_runs)(void);
     long (*node_runs)(void);
+    long (*freed_inputs)(void);
+    long (*create_threads)(void);
 } mock_hooks;
 
 static mock_hooks mock;
@@ -77,6 +79,8 @@ static void open_hooks(void)
     *(void **)&mock.node_value = hook("mock_group_node_value");
     *(void **)&mock.group_runs = hook("mock_group_run_count");
     *(void **)&mock.node_runs = hook("mock_group_node_run_count");
+    *(void **)&mock.freed_inputs = hook("mock_group_freed_input_count");
+    *(void **)&mock.create_threads = hook("mock_group_create_threads");
 }
 
 /* ---- fixture ------------------------------------------------------------------------- */
@@ -245,6 +249,20 @@ static uint8_t *if_model(size_t *size)
     Onnx__NodeProto *branch = mb_graph_add_node(g, "If", "branch", "flag", "y");
     mb_attr_graph(branch, "then_branch", then_branch);
     mb_attr_graph(branch, "else_branch", else_branch);
+    return pack(m, size);
+}
+
+/* c2 read by the mock's Mul and by the CPU's Sub: y = Sub(Mul(Add(x,c1),c2),c2). */
+static uint8_t *shared_constant_model(size_t *size)
+{
+    Onnx__ModelProto *m = mb_model_create(17);
+    Onnx__GraphProto *g = m->graph;
+    mb_graph_add_input(g, "x", EMBER_DTYPE_FLOAT32, 2, dims_23);
+    mb_graph_add_output(g, "y", EMBER_DTYPE_FLOAT32, 2, dims_23);
+    add_constants(g);
+    mb_graph_add_node(g, "Add", "add", "x,c1", "a");
+    mb_graph_add_node(g, "Mul", "mul", "a,c2", "m");
+    mb_graph_add_node(g, "Sub", "sub", "m,c2", "y");
     return pack(m, size);
 }
 
@@ -846,6 +864,51 @@ static void test_groups_run_from_four_threads(void **state)
     free(model);
 }
 
+/* ---- constants a kernel copied (ABI 1.2) --------------------------------------------- */
+
+/* Kernels that copy their constants and release them (node_input_release)
+ * run on their copies: the core freed c1 and c2 (both arrive with data
+ * NULL) and the numbers are right; kernel_create was told the session's
+ * thread count. */
+static void test_released_constants_are_freed(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *model = chain_model(false, &size);
+    session_spec spec = {model, size, "copy_constants=1", true, 3};
+    ember_session *s = open_session(&spec);
+    float x[N], y[N], r[N], want[N];
+    fill_x(x, 1);
+    want_chain(x, r, want);
+    run_y(s, x, y);
+    assert_near(y, want);
+    assert_int_equal(mock.freed_inputs(), 2);
+    assert_int_equal(mock.create_threads(), 3);
+    ember_session_destroy(s);
+    free(model);
+}
+
+/* A constant another kernel still reads (the CPU's Sub reads c2) stays:
+ * only c1 is freed. */
+static void test_constant_read_elsewhere_is_kept(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *model = shared_constant_model(&size);
+    session_spec spec = {model, size, "copy_constants=1", true, 1};
+    ember_session *s = open_session(&spec);
+    assert_string_equal(provider_of(s, "sub"), "CPU");
+    float x[N], y[N], want[N];
+    fill_x(x, 2);
+    for (int i = 0; i < N; i++)
+        want[i] = (x[i] + c1[i % 3]) * c2[i] - c2[i];
+    run_y(s, x, y);
+    assert_near(y, want);
+    assert_int_equal(mock.freed_inputs(), 1);
+    ember_session_destroy(s);
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -861,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup(test_groups_failing_group_create_fails_session, reset_mock),
         cmocka_unit_test_setup(test_groups_survive_every_allocation_failure, reset_mock),
         cmocka_unit_test_setup(test_groups_run_from_four_threads, reset_mock),
+        cmocka_unit_test_setup(test_released_constants_are_freed, reset_mock),
+        cmocka_unit_test_setup(test_constant_read_elsewhere_is_kept, reset_mock),
     };
     return cmocka_run_group_tests_name("api_groups", tests, setup_all, teardown_all);
 }

@@ -536,7 +536,7 @@ static void test_model_loads_attributes_of_every_type(void **state)
     mb_attr_tensor(n, "t", mb_tensor_create("", EMBER_DTYPE_INT64, 1, &two,
                                             (int64_t[]){8, 9}, 16));
     graph *g = load_ok(m);
-    ember_node view = {g, &g->nodes[0]};
+    ember_node view = {g, &g->nodes[0], 0, NULL};
     ember_attr a;
     assert_string_equal(graph_view_domain(&view), "com.example");
     assert_int_equal(graph_view_opset(&view), 1);
@@ -600,7 +600,7 @@ static void test_model_normalizes_constants(void **state)
     assert_int_equal(val(g, "c")->type.dtype, EMBER_DTYPE_STRING);
     assert_int_equal(val(g, "d")->type.rank, 0);
 
-    ember_node user = {g, node_named(g, "user")};
+    ember_node user = {g, node_named(g, "user"), 0, NULL};
     const ember_tensor *c = graph_view_input_constant(&user, 0);
     assert_non_null(c);
     assert_int_equal(((const float *)c->data)[0], 2.5f);
