@@ -39,7 +39,7 @@ python - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
-    for line in open(path):
+    for line in filter(str.strip, open(path)):
         result = json.loads(line)["result"]
         if result in ("OK", "EXPECTEDFAIL"):
             passed += 1

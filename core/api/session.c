@@ -138,7 +138,6 @@ static ember_status build(ember_session *s, const ember_session_options *opts)
     EMBER_TRY(partition_build(s->g, s->providers, s->n_providers, placement, &s->plan));
     EMBER_TRY(exec_pool_create((size_t)opts->intra_op_threads, &s->pool));
     EMBER_TRY(exec_prepare(s->g, s->plan, s->providers, s->n_providers, s->pool, &s->program));
-    exec_drop_released_constants(s->program, s->g);
     if (opts->is_profiled)
         EMBER_TRY(exec_profile_enable(s->program));
     return index_io(s);

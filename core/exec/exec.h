@@ -88,11 +88,7 @@ typedef struct exec_program exec_program;
 ember_status exec_prepare(const graph *g, const partition_plan *plan,
                           const partition_provider *providers, size_t n_providers,
                           exec_pool *pool, exec_program **out);
-/* Frees the data of the constants (initializers of g, the program's graph)
- * that every kernel reading them released (node_input_release): they hold
- * their own copies. Runs then pass those inputs with data NULL. Call once,
- * right after exec_prepare. */
-void exec_drop_released_constants(exec_program *prog, graph *g);
+
 void exec_destroy(exec_program *prog);
 
 /* A graph input for one run: a borrowed value (a tensor on any device). */

@@ -34,6 +34,10 @@ typedef struct exec_step {
     uint64_t released_inputs;
 } exec_step;
 
+/* node_input_release's hook (program.c): frees a constant every reader
+ * released. `context` is the exec_program. */
+void exec_on_release(void *context, int value);
+
 /* What a provider's group_create sees (ember_group of the ABI). */
 struct ember_group {
     const partition_plan *plan;

@@ -18,7 +18,8 @@ static ember_status offer_group(exec_program *prog, size_t index)
     for (size_t i = 0; i < group->n_steps; i++) {
         exec_step *member = &prog->steps[group->first_step + i];
         nodes[i] = (ember_node){prog->g, &prog->g->nodes[prog->plan->steps[group->first_step + i].node],
-                                exec_pool_size(prog->pool), &member->released_inputs};
+                                exec_pool_size(prog->pool), &member->released_inputs,
+                                exec_on_release, prog};
     }
     ember_group view = {prog->plan, group, nodes};
     rt->plan = &group->step;

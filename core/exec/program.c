@@ -42,7 +42,8 @@ static ember_status create_kernels(exec_program *prog)
         }
         rt->provider = prog->providers[step->provider].instance;
         rt->device = prog->providers[step->provider].device;
-        ember_node view = {prog->g, rt->node, exec_pool_size(prog->pool), &rt->released_inputs};
+        ember_node view = {prog->g, rt->node, exec_pool_size(prog->pool), &rt->released_inputs,
+                           exec_on_release, prog};
         EMBER_TRY(provider_kernel_create(rt->provider, &view, &rt->kernel));
     }
     return EMBER_OK;
@@ -186,17 +187,22 @@ static bool is_released(const exec_program *prog, int slot)
     return readers > 0;
 }
 
-void exec_drop_released_constants(exec_program *prog, graph *g)
+/* A kernel released a constant input reading `value`: once every reader
+ * has, the initializer's data is freed, before the next kernel is made
+ * (so that a model's weights and the providers' copies of them do not all
+ * coexist); runs then pass it with data NULL. The graph is the session's,
+ * which lends it to the program (hence the cast). */
+void exec_on_release(void *context, int value)
 {
-    for (size_t i = 0; i < g->n_values && i < prog->plan->n_slots; i++) {
-        graph_tensor *init = g->values[i].initializer;
-        if (!prog->is_constant[i] || prog->plan->slots[i].source >= 0 || !init ||
-            init->view.dtype == EMBER_DTYPE_STRING || !is_released(prog, (int)i))
-            continue;
-        util_free(init->view.data);
-        init->view.data = NULL;
-        prog->constants[i].view.data = NULL;
-    }
+    exec_program *prog = context;
+    graph_tensor *init = fixed_initializer(prog, value) ? prog->g->values[value].initializer
+                                                        : NULL;
+    if (!init || !init->view.data || init->view.dtype == EMBER_DTYPE_STRING ||
+        prog->plan->slots[value].source >= 0 || !is_released(prog, value))
+        return;
+    util_free(init->view.data);
+    ((graph_tensor *)init)->view.data = NULL;
+    prog->constants[value].view.data = NULL;
 }
 
 ember_status exec_prepare(const graph *g, const partition_plan *plan,

@@ -146,13 +146,16 @@ int64_t graph_opset_of(const graph *g, const char *domain);
 
 /* What the host table's node_* slots point at: a graph node seen by a
  * provider during claim and kernel_create. The functions below have the
- * exact signatures of those slots. n_threads and released are set for
+ * exact signatures of those slots. The fields after `node` are set for
  * kernel_create and group_create only (0 and NULL during claim). */
 struct ember_node {
     const graph *g;
     const graph_node *node;
     size_t n_threads;   /* the session's intra-op threads */
     uint64_t *released; /* bit i: the kernel released constant input i */
+    /* Told of each release: the value the released input reads. */
+    void (*on_release)(void *context, int value);
+    void *release_context;
 };
 
 const char *graph_view_op_type(const ember_node *n);
@@ -165,6 +168,8 @@ bool graph_view_input_present(const ember_node *n, size_t index);
 bool graph_view_input_type(const ember_node *n, size_t index, ember_type_info *out);
 bool graph_view_output_type(const ember_node *n, size_t index, ember_type_info *out);
 /* An initializer, or the `value` tensor of a Constant producer, or NULL. */
+/* A view of `node` as claim sees it (no threads, nothing to release). */
+ember_node graph_node_view(const graph *g, const graph_node *node);
 size_t graph_view_thread_count(const ember_node *n);
 void graph_view_input_release(const ember_node *n, size_t index);
 const ember_tensor *graph_view_input_constant(const ember_node *n, size_t index);

@@ -97,6 +97,11 @@ const ember_tensor *graph_value_constant(const graph *g, const graph_value *v)
     return NULL;
 }
 
+ember_node graph_node_view(const graph *g, const graph_node *node)
+{
+    return (ember_node){g, node, 0, NULL, NULL, NULL};
+}
+
 size_t graph_view_thread_count(const ember_node *n)
 {
     return n->n_threads;
@@ -105,8 +110,11 @@ size_t graph_view_thread_count(const ember_node *n)
 /* Inputs past 63 are never released (their constants stay). */
 void graph_view_input_release(const ember_node *n, size_t index)
 {
-    if (n->released && index < 64 && graph_view_input_constant(n, index))
-        *n->released |= (uint64_t)1 << index;
+    if (!n->released || index >= 64 || !graph_view_input_constant(n, index))
+        return;
+    *n->released |= (uint64_t)1 << index;
+    if (n->on_release)
+        n->on_release(n->release_context, n->node->inputs[index]);
 }
 
 const ember_tensor *graph_view_input_constant(const ember_node *n, size_t index)

@@ -160,7 +160,9 @@ static ember_status initializers_load(model_ctx *ctx, graph *g, const model_scop
                                       const Onnx__GraphProto *gp)
 {
     char fallback[48];
-    size_t n_dense = gp->n_initializer;
+    size_t n_dense = gp->n_initializer, next = 0;
+    const model_deferred_set *deferred =
+        ctx->deferred && !scope && gp == ctx->model->graph ? ctx->deferred : NULL;
     for (size_t i = 0; i < n_dense + gp->n_sparse_initializer; i++) {
         graph_tensor *t;
         snprintf(fallback, sizeof fallback, "#%zu", i);
@@ -169,8 +171,13 @@ static ember_status initializers_load(model_ctx *ctx, graph *g, const model_scop
         const char *name = tp ? tp->name : sp->values ? sp->values->name : NULL;
         if (!name || !name[0])
             return ember_fail(EMBER_E_INVALID_MODEL, "initializer %s has no name", fallback);
-        EMBER_TRY(tp ? model_tensor_load(ctx, tp, name, &t)
-                     : model_sparse_load(ctx, sp, name, &t));
+        const model_deferred *item =
+            deferred && next < deferred->n && deferred->items[next].initializer == i
+                ? &deferred->items[next++]
+                : NULL;
+        EMBER_TRY(item ? model_tensor_load_deferred(ctx, tp, name, item, &t)
+               : tp    ? model_tensor_load(ctx, tp, name, &t)
+                       : model_sparse_load(ctx, sp, name, &t));
         EMBER_TRY(attach_initializer(g, scope, t));
     }
     return EMBER_OK;

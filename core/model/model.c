@@ -192,17 +192,37 @@ static ember_status convert(model_ctx *ctx, const Onnx__ModelProto *mp, graph *g
     return graph_finalize(g);
 }
 
-/* Unpacks `bytes` and converts them into a graph. When `owned` is given,
- * *owned (the bytes, from util_malloc) is freed as soon as they are
- * unpacked: a model's weights then exist twice at most, not three times. */
-static ember_status load(const void *bytes, size_t size, const char *base_dir, uint8_t **owned,
-                         graph **out)
+/* Unpacks `bytes` and converts them into a graph. The large raw_data of
+ * the main graph's initializers is left out of the message first and read
+ * straight into the graph's tensors (wire_strip.c): from `bytes` itself,
+ * or, when `owned` is given, from the model file `fd` once *owned (the
+ * file's bytes, from util_malloc) is freed, so that the weights exist
+ * once while loading. */
+static ember_status load(const uint8_t *bytes, size_t size, const char *base_dir,
+                         uint8_t **owned, int fd, graph **out)
 {
     Onnx__ModelProto *mp = NULL;
     graph *g = NULL;
     model_ctx ctx;
     model_ctx_init(&ctx, base_dir);
-    ember_status status = unpack(bytes, size, &mp);
+    model_deferred_set deferred;
+    uint8_t *stripped = NULL;
+    size_t stripped_size = 0;
+    ember_status status = model_strip_raw_data(bytes, size, &stripped, &stripped_size, &deferred);
+    if (status == EMBER_OK && stripped) {
+        deferred.base = owned ? NULL : bytes;
+        deferred.fd = fd;
+        ctx.deferred = &deferred;
+        if (owned) {
+            util_free(*owned);
+            *owned = NULL;
+        }
+        bytes = stripped;
+        size = stripped_size;
+    }
+    if (status == EMBER_OK)
+        status = unpack(bytes, size, &mp);
+    util_free(stripped);
     if (owned) {
         util_free(*owned);
         *owned = NULL;
@@ -212,6 +232,7 @@ static ember_status load(const void *bytes, size_t size, const char *base_dir, u
     if (status == EMBER_OK)
         status = convert(&ctx, mp, g);
     model_ctx_release(&ctx);
+    model_deferred_free(&deferred);
     unpacked_free(mp);
     if (status != EMBER_OK) {
         graph_destroy(g);
@@ -228,7 +249,7 @@ ember_status model_load_bytes(const void *bytes, size_t size, const char *base_d
         label = "<bytes>";
     if ((!bytes && size) || !out)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "%s: no model bytes given", label);
-    ember_status status = load(bytes, size, base_dir, NULL, out);
+    ember_status status = load(bytes, size, base_dir, NULL, -1, out);
     if (status != EMBER_OK)
         return ember_fail_prefix(status, "%s", label);
     return EMBER_OK;
@@ -259,7 +280,8 @@ static ember_status read_all(int fd, const char *path, size_t size, uint8_t *buf
     return EMBER_OK;
 }
 
-static ember_status read_file(const char *path, uint8_t **out, size_t *size)
+/* Reads the file at `path` into *out; *fd stays open for reading more. */
+static ember_status read_file(const char *path, uint8_t **out, size_t *size, int *fd_out)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -276,13 +298,14 @@ static ember_status read_file(const char *path, uint8_t **out, size_t *size)
                             (long long)st.st_size);
     else
         status = read_all(fd, path, (size_t)st.st_size, buf);
-    close(fd);
     if (status != EMBER_OK) {
+        close(fd);
         util_free(buf);
         return status;
     }
     *out = buf;
     *size = (size_t)st.st_size;
+    *fd_out = fd;
     return EMBER_OK;
 }
 
@@ -301,10 +324,12 @@ ember_status model_load_file(const char *path, graph **out)
     size_t size = 0;
     if (!path || !out)
         return ember_fail(EMBER_E_INVALID_ARGUMENT, "model_load_file: no path given");
-    EMBER_TRY(read_file(path, &bytes, &size));
+    int fd = -1;
+    EMBER_TRY(read_file(path, &bytes, &size, &fd));
     char *folder = folder_of(path);
-    ember_status status = folder ? load(bytes, size, folder, &bytes, out)
+    ember_status status = folder ? load(bytes, size, folder, &bytes, fd, out)
                                  : ember_fail(EMBER_E_OUT_OF_MEMORY, "%s: out of memory", path);
+    close(fd);
     if (status != EMBER_OK)
         status = ember_fail_prefix(status, "%s", path);
     util_free(folder);

@@ -17,6 +17,29 @@
  * the recursion of protobuf-c and of the loader on hostile input. */
 #define MODEL_MAX_NESTING 100
 
+/* An initializer of the main graph whose raw_data was left out of the
+ * message (wire_strip.c): `length` bytes at `offset` of the model. */
+typedef struct model_deferred {
+    size_t initializer; /* its index among the graph's initializers */
+    uint64_t offset, length;
+} model_deferred;
+
+/* Where the deferred bytes are read from: `base` (the caller's buffer),
+ * else the model file `fd`. */
+typedef struct model_deferred_set {
+    model_deferred *items; /* by initializer index */
+    size_t n, cap;
+    const uint8_t *base;
+    int fd;
+} model_deferred_set;
+
+/* Writes into *out (util_malloc'd) the model `bytes` without the raw_data
+ * of the main graph's large initializers, and lists them in *set; *out is
+ * NULL when there is nothing to leave out. */
+ember_status model_strip_raw_data(const uint8_t *bytes, size_t size, uint8_t **out,
+                                  size_t *out_size, model_deferred_set *set);
+void model_deferred_free(model_deferred_set *set);
+
 /* One load. base_dir is NULL when external data is not allowed. */
 typedef struct model_ctx {
     const Onnx__ModelProto *model;
@@ -29,6 +52,7 @@ typedef struct model_ctx {
     char *ext_location;
     int ext_fd;
     uint64_t ext_size;
+    const model_deferred_set *deferred; /* NULL: every initializer is in the message */
 } model_ctx;
 
 void model_ctx_init(model_ctx *ctx, const char *base_dir);
@@ -43,6 +67,10 @@ ember_status model_wire_check(const ProtobufCMessageDescriptor *desc, const uint
  * owned tensor. `fallback_name` names an unnamed tensor in messages. */
 ember_status model_tensor_load(model_ctx *ctx, const Onnx__TensorProto *tp,
                                const char *fallback_name, graph_tensor **out);
+/* Same for an initializer whose raw_data was deferred to `item`. */
+ember_status model_tensor_load_deferred(model_ctx *ctx, const Onnx__TensorProto *tp,
+                                        const char *name, const model_deferred *item,
+                                        graph_tensor **out);
 /* Same for a sparse tensor, densified. */
 ember_status model_sparse_load(model_ctx *ctx, const Onnx__SparseTensorProto *sp,
                                const char *fallback_name, graph_tensor **out);

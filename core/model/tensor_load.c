@@ -256,18 +256,65 @@ static ember_status load_typed(const Onnx__TensorProto *tp, const char *name, ui
     return EMBER_OK;
 }
 
+static ember_status load_deferred(const model_ctx *ctx, const Onnx__TensorProto *tp,
+                                  const char *name, uint32_t dtype, size_t n,
+                                  const model_deferred *item, graph_tensor **out)
+{
+    graph_tensor *t;
+    size_t bytes = ember_dtype_storage_bytes((ember_dtype)dtype, n);
+    if (dtype == EMBER_DTYPE_STRING)
+        return ember_fail(EMBER_E_INVALID_MODEL,
+                          "tensor '%s': string tensors must use string_data, not raw_data",
+                          name);
+    if (item->length != bytes)
+        return wrong_count(name, "raw_data (bytes)", (size_t)item->length, bytes, dtype,
+                           tp->dims, tp->n_dims);
+    EMBER_TRY(graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, &t));
+    const model_deferred_set *set = ctx->deferred;
+    ember_status status = EMBER_OK;
+    if (set->base)
+        memcpy(t->view.data, set->base + item->offset, bytes);
+    else
+        status = model_external_read(set->fd, item->offset, t->view.data, bytes, name);
+    if (status != EMBER_OK) {
+        graph_tensor_destroy(t);
+        return status;
+    }
+    normalize_bools(t);
+    *out = t;
+    return EMBER_OK;
+}
+
+/* The checks every tensor passes first; *name is the name to report. */
+static ember_status check_header_of(const Onnx__TensorProto *tp, const char **name,
+                                    uint32_t *dtype, size_t *n)
+{
+    EMBER_TRY(check_dtype(tp, *name, dtype));
+    EMBER_TRY(check_shape(tp->dims, tp->n_dims, *name, n));
+    if (tp->segment)
+        return ember_fail(EMBER_E_NOT_IMPLEMENTED,
+                          "tensor '%s' is a segment of a larger tensor, which Ember does not "
+                          "support", *name);
+    return EMBER_OK;
+}
+
+ember_status model_tensor_load_deferred(model_ctx *ctx, const Onnx__TensorProto *tp,
+                                        const char *name, const model_deferred *item,
+                                        graph_tensor **out)
+{
+    uint32_t dtype = EMBER_DTYPE_UNDEFINED;
+    size_t n;
+    EMBER_TRY(check_header_of(tp, &name, &dtype, &n));
+    return load_deferred(ctx, tp, name, dtype, n, item, out);
+}
+
 ember_status model_tensor_load(model_ctx *ctx, const Onnx__TensorProto *tp,
                                const char *fallback_name, graph_tensor **out)
 {
     const char *name = tp->name && tp->name[0] ? tp->name : fallback_name;
     uint32_t dtype = EMBER_DTYPE_UNDEFINED;
     size_t n;
-    EMBER_TRY(check_dtype(tp, name, &dtype));
-    EMBER_TRY(check_shape(tp->dims, tp->n_dims, name, &n));
-    if (tp->segment)
-        return ember_fail(EMBER_E_NOT_IMPLEMENTED,
-                          "tensor '%s' is a segment of a larger tensor, which Ember does not "
-                          "support", name);
+    EMBER_TRY(check_header_of(tp, &name, &dtype, &n));
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         return load_external(ctx, tp, name, dtype, n, out);
     if (tp->has_raw_data)

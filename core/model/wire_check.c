@@ -6,37 +6,9 @@
  * exhaust the stack. It allocates nothing.
  */
 #include "core/model/model_impl.h"
+#include "core/model/wire.h"
 
 #include "core/util/util.h"
-
-enum {
-    WIRE_VARINT = 0,
-    WIRE_FIXED64 = 1,
-    WIRE_LENGTH = 2,
-    WIRE_FIXED32 = 5,
-};
-
-static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t value = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t byte = *(*p)++;
-        value |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *out = value;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool skip(const uint8_t **p, const uint8_t *end, uint64_t n)
-{
-    if (n > (uint64_t)(end - *p))
-        return false;
-    *p += n;
-    return true;
-}
 
 static ember_status malformed(void)
 {
@@ -51,7 +23,7 @@ static ember_status check_length_field(const ProtobufCMessageDescriptor *desc, u
                                        const uint8_t **p, const uint8_t *end, unsigned depth)
 {
     uint64_t len;
-    if (!read_varint(p, end, &len) || len > (uint64_t)(end - *p))
+    if (!wire_read_varint(p, end, &len) || len > (uint64_t)(end - *p))
         return malformed();
     const ProtobufCFieldDescriptor *field =
         desc ? protobuf_c_message_descriptor_get_field(desc, number) : NULL;
@@ -70,13 +42,13 @@ static ember_status check_message(const ProtobufCMessageDescriptor *desc, const 
                           MODEL_MAX_NESTING);
     while (p < end) {
         uint64_t tag;
-        if (!read_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
+        if (!wire_read_varint(&p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
             return malformed();
         bool ok = true;
         switch (tag & 7) {
-        case WIRE_VARINT: ok = read_varint(&p, end, &tag); break;
-        case WIRE_FIXED64: ok = skip(&p, end, 8); break;
-        case WIRE_FIXED32: ok = skip(&p, end, 4); break;
+        case WIRE_VARINT: ok = wire_read_varint(&p, end, &tag); break;
+        case WIRE_FIXED64: ok = wire_skip(&p, end, 8); break;
+        case WIRE_FIXED32: ok = wire_skip(&p, end, 4); break;
         case WIRE_LENGTH:
             EMBER_TRY(check_length_field(desc, (uint32_t)(tag >> 3), &p, end, depth));
             break;

@@ -60,7 +60,7 @@ static ember_status unclaimed(const builder *b, const graph_node *node)
 static ember_status assign_node(builder *b, size_t index, bool strict)
 {
     const graph_node *node = &b->g->nodes[index];
-    ember_node view = {b->g, node, 0, NULL}; /* claim: no threads, nothing to release */
+    ember_node view = graph_node_view(b->g, node);
     if (partition_is_control(node)) {
         b->plan->node_provider[index] = PARTITION_CORE;
         return EMBER_OK;

@@ -492,7 +492,7 @@ static void test_graph_views_read_the_node(void **state)
     set_int_attr(&node->attrs[0], "mode", 7);
     assert_int_equal(graph_finalize(g), EMBER_OK);
 
-    ember_node view = {g, &g->nodes[0], 0, NULL};
+    ember_node view = graph_node_view(g, &g->nodes[0]);
     assert_string_equal(graph_view_op_type(&view), "Clip");
     assert_string_equal(graph_view_domain(&view), "");
     assert_string_equal(graph_view_name(&view), "clip");
@@ -545,14 +545,15 @@ static void test_graph_view_constant_follows_constant_nodes_and_outer_scope(void
     add_io(sub, false, "t", 0, -1, NULL);
     assert_int_equal(graph_finalize(g), EMBER_OK);
 
-    ember_node user = {g, &g->nodes[2], 0, NULL}, inner = {sub, &sub->nodes[0], 0, NULL};
+    ember_node user = graph_node_view(g, &g->nodes[2]);
+    ember_node inner = graph_node_view(sub, &sub->nodes[0]);
     const ember_tensor *c = graph_view_input_constant(&user, 0);
     assert_non_null(c);
     assert_int_equal(((const float *)c->data)[2], 2.5f);
     assert_ptr_equal(graph_view_input_constant(&inner, 0), c);
     expect_dims(val(g, "kv"), 1, &dim);
     ember_attr attr;
-    ember_node if_view = {g, &g->nodes[1], 0, NULL};
+    ember_node if_view = graph_node_view(g, &g->nodes[1]);
     assert_true(graph_view_attr(&if_view, "then_branch", &attr));
     assert_ptr_equal(attr.graph, sub);
     graph_destroy(g);

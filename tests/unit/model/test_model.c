@@ -536,7 +536,7 @@ static void test_model_loads_attributes_of_every_type(void **state)
     mb_attr_tensor(n, "t", mb_tensor_create("", EMBER_DTYPE_INT64, 1, &two,
                                             (int64_t[]){8, 9}, 16));
     graph *g = load_ok(m);
-    ember_node view = {g, &g->nodes[0], 0, NULL};
+    ember_node view = graph_node_view(g, &g->nodes[0]);
     ember_attr a;
     assert_string_equal(graph_view_domain(&view), "com.example");
     assert_int_equal(graph_view_opset(&view), 1);
@@ -600,7 +600,7 @@ static void test_model_normalizes_constants(void **state)
     assert_int_equal(val(g, "c")->type.dtype, EMBER_DTYPE_STRING);
     assert_int_equal(val(g, "d")->type.rank, 0);
 
-    ember_node user = {g, node_named(g, "user"), 0, NULL};
+    ember_node user = graph_node_view(g, node_named(g, "user"));
     const ember_tensor *c = graph_view_input_constant(&user, 0);
     assert_non_null(c);
     assert_int_equal(((const float *)c->data)[0], 2.5f);
@@ -942,6 +942,82 @@ static void test_model_checks_external_ranges(void **state)
     rmdir(d.path);
 }
 
+/* Large raw_data is read once, straight into the graph (wire_strip.c): a
+ * model with a small, a large, a typed and another large initializer (and
+ * a large Constant attribute, which stays in the message) loads the same
+ * values from a file and from bytes; a large raw_data of the wrong size is
+ * reported as before. */
+static Onnx__ModelProto *large_raw_model(size_t n_big, size_t n_declared)
+{
+    enum { SMALL = 4 };
+    Onnx__ModelProto *m = mb_model_create(17);
+    Onnx__GraphProto *g = m->graph;
+    float *big = malloc(n_big * sizeof *big), small[SMALL] = {1, 2, 3, 4};
+    assert_non_null(big);
+    for (size_t i = 0; i < n_big; i++)
+        big[i] = (float)i * 0.5f;
+    int64_t small_dims[] = {SMALL}, big_dims[] = {(int64_t)n_declared};
+    mb_graph_add_initializer(g, mb_tensor_create("small", EMBER_DTYPE_FLOAT32, 1, small_dims,
+                                                 small, sizeof small));
+    mb_graph_add_initializer(g, mb_tensor_create("big1", EMBER_DTYPE_FLOAT32, 1, big_dims, big,
+                                                 n_big * sizeof *big));
+    Onnx__TensorProto *typed = mb_tensor_create("typed", EMBER_DTYPE_FLOAT32, 1, small_dims,
+                                                NULL, 0);
+    mb_tensor_set_floats(typed, small, SMALL);
+    mb_graph_add_initializer(g, typed);
+    for (size_t i = 0; i < n_big; i++)
+        big[i] = -(float)i;
+    mb_graph_add_initializer(g, mb_tensor_create("big2", EMBER_DTYPE_FLOAT32, 1, big_dims, big,
+                                                 n_big * sizeof *big));
+    Onnx__NodeProto *c = mb_graph_add_node(g, "Constant", "const", "", "k");
+    mb_attr_tensor(c, "value", mb_tensor_create("", EMBER_DTYPE_FLOAT32, 1, big_dims, big,
+                                                n_big * sizeof *big));
+    free(big);
+    mb_graph_add_node(g, "Add", "a1", "big1,big2", "s1");
+    mb_graph_add_node(g, "Add", "a2", "s1,k", "y");
+    mb_graph_add_output(g, "y", 0, -1, NULL);
+    return m;
+}
+
+static void expect_large_raw_values(const graph *g, size_t n)
+{
+    const float *small = val(g, "small")->initializer->view.data;
+    const float *typed = val(g, "typed")->initializer->view.data;
+    const float *big1 = val(g, "big1")->initializer->view.data;
+    const float *big2 = val(g, "big2")->initializer->view.data;
+    for (int i = 0; i < 4; i++)
+        assert_true(small[i] == (float)(i + 1) && typed[i] == (float)(i + 1));
+    for (size_t i = 0; i < n; i++)
+        if (big1[i] != (float)i * 0.5f || big2[i] != -(float)i)
+            fail_msg("element %zu: %g, %g", i, (double)big1[i], (double)big2[i]);
+}
+
+static void test_model_reads_large_raw_data_once(void **state)
+{
+    enum { BIG = 40000 }; /* 160 KB each: above the 64 KiB that are deferred */
+    Onnx__ModelProto *m = large_raw_model(BIG, BIG);
+    graph *g = load_ok(m);
+    expect_large_raw_values(g, BIG);
+    graph_destroy(g);
+
+    tmp_dir d;
+    char path[128];
+    make_tmp_dir(&d);
+    write_model(&d, "big.onnx", m);
+    snprintf(path, sizeof path, "%s/big.onnx", d.path);
+    g = NULL;
+    assert_int_equal(model_load_file(path, &g), EMBER_OK);
+    expect_large_raw_values(g, BIG);
+    graph_destroy(g);
+    tmp_remove(&d, "big.onnx");
+    rmdir(d.path);
+    mb_model_destroy(m);
+
+    m = large_raw_model(BIG, BIG + 1);
+    expect_failure(m, NULL, EMBER_E_INVALID_MODEL, "big1", "raw_data");
+    mb_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +1042,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_densifies_sparse_initializers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_file_errors_name_the_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_reads_large_raw_data_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_loads_external_data_inside_the_folder, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_refuses_external_data_outside_the_folder,
