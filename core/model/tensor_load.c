@@ -217,21 +217,29 @@ static ember_status load_external(model_ctx *ctx, const Onnx__TensorProto *tp, c
     return EMBER_OK;
 }
 
-static ember_status load_raw(const Onnx__TensorProto *tp, const char *name, uint32_t dtype,
-                             size_t n, graph_tensor **out)
+/* A tensor for `length` bytes of raw data, checked against its type and
+ * shape, to be filled by the caller. */
+static ember_status raw_tensor(const Onnx__TensorProto *tp, const char *name, uint32_t dtype,
+                               size_t n, uint64_t length, graph_tensor **out)
 {
-    graph_tensor *t;
     size_t bytes = ember_dtype_storage_bytes((ember_dtype)dtype, n);
     if (dtype == EMBER_DTYPE_STRING)
         return ember_fail(EMBER_E_INVALID_MODEL,
                           "tensor '%s': string tensors must use string_data, not raw_data",
                           name);
-    if (tp->raw_data.len != bytes)
-        return wrong_count(name, "raw_data (bytes)", tp->raw_data.len, bytes, dtype, tp->dims,
+    if (length != bytes)
+        return wrong_count(name, "raw_data (bytes)", (size_t)length, bytes, dtype, tp->dims,
                            tp->n_dims);
-    EMBER_TRY(graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, &t));
-    if (bytes)
-        memcpy(t->view.data, tp->raw_data.data, bytes);
+    return graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, out);
+}
+
+static ember_status load_raw(const Onnx__TensorProto *tp, const char *name, uint32_t dtype,
+                             size_t n, graph_tensor **out)
+{
+    graph_tensor *t;
+    EMBER_TRY(raw_tensor(tp, name, dtype, n, tp->raw_data.len, &t));
+    if (tp->raw_data.len)
+        memcpy(t->view.data, tp->raw_data.data, tp->raw_data.len);
     normalize_bools(t);
     *out = t;
     return EMBER_OK;
@@ -261,21 +269,14 @@ static ember_status load_deferred(const model_ctx *ctx, const Onnx__TensorProto 
                                   const model_deferred *item, graph_tensor **out)
 {
     graph_tensor *t;
-    size_t bytes = ember_dtype_storage_bytes((ember_dtype)dtype, n);
-    if (dtype == EMBER_DTYPE_STRING)
-        return ember_fail(EMBER_E_INVALID_MODEL,
-                          "tensor '%s': string tensors must use string_data, not raw_data",
-                          name);
-    if (item->length != bytes)
-        return wrong_count(name, "raw_data (bytes)", (size_t)item->length, bytes, dtype,
-                           tp->dims, tp->n_dims);
-    EMBER_TRY(graph_tensor_create_for_copy(name, dtype, tp->dims, tp->n_dims, &t));
+    EMBER_TRY(raw_tensor(tp, name, dtype, n, item->length, &t));
     const model_deferred_set *set = ctx->deferred;
     ember_status status = EMBER_OK;
     if (set->base)
-        memcpy(t->view.data, set->base + item->offset, bytes);
+        memcpy(t->view.data, set->base + item->offset, (size_t)item->length);
     else
-        status = model_external_read(set->fd, item->offset, t->view.data, bytes, name);
+        status = model_external_read(set->fd, item->offset, t->view.data, (size_t)item->length,
+                                     name);
     if (status != EMBER_OK) {
         graph_tensor_destroy(t);
         return status;
