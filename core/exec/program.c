@@ -167,9 +167,13 @@ void exec_destroy(exec_program *prog)
 /* ---- constants the kernels copied ------------------------------------------------ */
 
 /* Whether every reader of constant slot `slot` is a kernel (or a group
- * member) that released it (node_input_release); false when none reads it. */
+ * member) that released it (node_input_release); false when none reads it
+ * or a copy of it goes to another device. */
 static bool is_released(const exec_program *prog, int slot)
 {
+    for (size_t i = prog->g->n_values; i < prog->plan->n_slots; i++)
+        if (prog->plan->slots[i].source == slot)
+            return false;
     size_t readers = 0;
     for (size_t s = 0; s < prog->plan->n_steps; s++) {
         const partition_step *step = &prog->plan->steps[s];

@@ -909,6 +909,50 @@ static void test_constant_read_elsewhere_is_kept(void **state)
     free(model);
 }
 
+/* c2 read by MockGroup's Add (which releases it) and by mockdev's Mul (a
+ * copy uploaded to the other device at prepare): it stays, and both get it.
+ * y = Sigmoid(Mul(Add(x,c2),c2)), the Sigmoid on the CPU. */
+static void test_constant_copied_to_a_device_is_kept(void **state)
+{
+    (void)state;
+    Onnx__ModelProto *m = mb_model_create(17);
+    Onnx__GraphProto *g = m->graph;
+    mb_graph_add_input(g, "x", EMBER_DTYPE_FLOAT32, 2, dims_23);
+    mb_graph_add_output(g, "y", EMBER_DTYPE_FLOAT32, 2, dims_23);
+    add_constants(g);
+    mb_graph_add_node(g, "Add", "add", "x,c2", "a");
+    mb_graph_add_node(g, "Mul", "mul", "a,c2", "p");
+    mb_graph_add_node(g, "Sigmoid", "sig", "p", "y");
+    size_t size;
+    uint8_t *model = pack(m, &size);
+    ember_session_options *opts;
+    assert_int_equal(ember_session_options_create(&opts), EMBER_OK);
+    const char *claim_key[] = {"claim"}, *claim_value[] = {"Mul"};
+    const char *copy_key[] = {"copy_constants"}, *copy_value[] = {"1"};
+    assert_int_equal(ember_session_options_append_provider(opts, "mockdev", claim_key,
+                                                           claim_value, 1),
+                     EMBER_OK);
+    assert_int_equal(ember_session_options_append_provider(opts, "MockGroup", copy_key,
+                                                           copy_value, 1),
+                     EMBER_OK);
+    ember_session_options_set_opt_level(opts, EMBER_OPT_DISABLED);
+    ember_session *s = NULL;
+    if (ember_session_create_from_bytes(env, model, size, NULL, opts, &s) != EMBER_OK)
+        fail_msg("session creation failed: %s", ember_last_error());
+    ember_session_options_destroy(opts);
+    assert_string_equal(provider_of(s, "add"), "MockGroup");
+    assert_string_equal(provider_of(s, "mul"), "MOCKDEV");
+    float x[N], y[N], want[N];
+    fill_x(x, 3);
+    for (int i = 0; i < N; i++)
+        want[i] = sigmoid((x[i] + c2[i]) * c2[i]);
+    run_y(s, x, y);
+    assert_near(y, want);
+    assert_int_equal(mock.freed_inputs(), 0);
+    ember_session_destroy(s);
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -926,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup(test_groups_run_from_four_threads, reset_mock),
         cmocka_unit_test_setup(test_released_constants_are_freed, reset_mock),
         cmocka_unit_test_setup(test_constant_read_elsewhere_is_kept, reset_mock),
+        cmocka_unit_test_setup(test_constant_copied_to_a_device_is_kept, reset_mock),
     };
     return cmocka_run_group_tests_name("api_groups", tests, setup_all, teardown_all);
 }
