@@ -285,6 +285,24 @@ bool cpu_normalize_axis(int64_t axis, size_t rank, size_t *out)
     return true;
 }
 
+bool cpu_axis_lanes(const int64_t *dims, size_t rank, int64_t axis, bool coerce_2d,
+                    size_t *n_lanes, size_t *len, size_t *inner)
+{
+    size_t a;
+    if (coerce_2d) {
+        int64_t r = (int64_t)rank, at = axis < 0 ? axis + r : axis;
+        if (at < 0 || at > r)
+            return false;
+        a = (size_t)at;
+    } else if (!cpu_normalize_axis(axis, rank, &a)) {
+        return false;
+    }
+    *len = coerce_2d ? cpu_numel(dims + a, rank - a) : (size_t)dims[a];
+    *inner = coerce_2d ? 1 : cpu_numel(dims + a + 1, rank - a - 1);
+    *n_lanes = cpu_numel(dims, a) * *inner;
+    return true;
+}
+
 /* ---- broadcasting ------------------------------------------------------ */
 
 /* Aligns both shapes to the right and writes the output dims and each

@@ -210,6 +210,13 @@ static inline size_t cpu_tensor_numel(const ember_tensor *t)
 }
 /* Maps axis in [-rank, rank) to [0, rank); false when out of range. */
 bool cpu_normalize_axis(int64_t axis, size_t rank, size_t *out);
+/* The lanes of Softmax, LogSoftmax and Hardmax over `axis` of dims[0..rank):
+ * before opset 13 (coerce_2d) the input is flattened to 2-D at `axis`
+ * (0..rank) and each row is one lane of *len elements; from 13 each lane
+ * runs along `axis` alone (-rank..rank-1), *inner elements apart. False
+ * when the axis is out of range. */
+bool cpu_axis_lanes(const int64_t *dims, size_t rank, int64_t axis, bool coerce_2d,
+                    size_t *n_lanes, size_t *len, size_t *inner);
 
 /*
  * Multidirectional (numpy) broadcasting of two shapes, with adjacent dims

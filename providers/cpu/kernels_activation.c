@@ -366,30 +366,6 @@ static void softmax_range(void *arg, size_t begin, size_t end)
     }
 }
 
-/* Splits x's shape into [outer, len, inner] per the opset's rule. */
-static ember_status softmax_geometry(const cpu_kernel *k, const ember_tensor *x,
-                                     softmax_work *w, size_t *n_lanes)
-{
-    const softmax_params *p = k->params;
-    size_t axis;
-    int64_t a = p->axis < 0 ? p->axis + (int64_t)x->rank : p->axis;
-    bool ok = p->coerce_2d ? a >= 0 && a <= (int64_t)x->rank
-                           : cpu_normalize_axis(p->axis, x->rank, &axis);
-    if (!ok)
-        return cpu_fail_shape(k, 0, x, "the softmax axis is out of range");
-    axis = (size_t)a;
-    size_t outer = cpu_numel(x->dims, axis);
-    if (p->coerce_2d) {
-        w->len = cpu_numel(x->dims + axis, x->rank - axis);
-        w->inner = 1;
-    } else {
-        w->len = (size_t)x->dims[axis];
-        w->inner = cpu_numel(x->dims + axis + 1, x->rank - axis - 1);
-    }
-    *n_lanes = outer * w->inner;
-    return EMBER_OK;
-}
-
 static ember_status softmax_run(const cpu_kernel *k, ember_kernel_context *ctx)
 {
     const ember_tensor *x;
@@ -401,9 +377,11 @@ static ember_status softmax_run(const cpu_kernel *k, ember_kernel_context *ctx)
         return cpu_fail_dtype(k, 0, x->dtype);
     size_t n = cpu_tensor_numel(x), n_lanes = 0;
     softmax_work w = {x->data, y->data, 0, 0, x->dtype == EMBER_DTYPE_FLOAT64};
-    s = softmax_geometry(k, x, &w, &n_lanes);
-    if (s != EMBER_OK || n == 0)
-        return s;
+    const softmax_params *p = k->params;
+    if (!cpu_axis_lanes(x->dims, x->rank, p->axis, p->coerce_2d, &n_lanes, &w.len, &w.inner))
+        return cpu_fail_shape(k, 0, x, "the softmax axis is out of range");
+    if (n == 0)
+        return EMBER_OK;
     float *tmp = NULL;
     if (cpu_is_half(x->dtype)) {
         s = cpu_half_input(ctx, k, x, &tmp);

@@ -191,28 +191,23 @@ static ember_status memory(const onednn_kernel *k, step_mems *m, const dnnl_memo
     return EMBER_OK;
 }
 
-/* Runs prim on the run's stream with the shared scratchpad. */
-static ember_status execute(const onednn_kernel *k, const group_run *r,
+/* Runs `plan` (or, when plan is NULL, the reorder `prim`) on the run's
+ * stream with the shared scratchpad. */
+static ember_status execute(const onednn_kernel *k, const group_run *r, const onednn_plan *plan,
                             const_dnnl_primitive_t prim, dnnl_exec_arg_t *args, int n_args)
 {
     if (r->scratchpad_mem != NULL)
         args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, r->scratchpad_mem};
+    if (plan != NULL)
+        return onednn_plan_run(k, plan, r->stream, args, n_args);
     return onednn_check(k, dnnl_primitive_execute(prim, r->stream, n_args, args), "to run");
-}
-
-static ember_status run_plan(const onednn_kernel *k, const group_run *r,
-                             const onednn_plan *plan, dnnl_exec_arg_t *args, int n_args)
-{
-    if (r->scratchpad_mem != NULL)
-        args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, r->scratchpad_mem};
-    return onednn_plan_run(k, plan, r->stream, args, n_args);
 }
 
 static ember_status convert(const onednn_kernel *k, const group_run *r,
                             const_dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to)
 {
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    return execute(k, r, reorder, args, 2);
+    return execute(k, r, NULL, reorder, args, 2);
 }
 
 static ember_status bind_args(const group_run *r, size_t s, step_mems *m, dnnl_exec_arg_t *args)
@@ -310,7 +305,7 @@ static ember_status run_step(const group_run *r, size_t s)
     if (status == EMBER_OK)
         status = preload_sum(r, s, &m);
     if (status == EMBER_OK)
-        status = run_plan(st->k, r, sp->plan, args, (int)sp->plan->n_args);
+        status = execute(st->k, r, sp->plan, NULL, args, (int)sp->plan->n_args);
     if (status == EMBER_OK)
         status = after_step(r, s, &m);
     for (size_t i = 0; i < m.n; i++)
@@ -526,8 +521,8 @@ static ember_status group_kernel(ember_provider *self, const ember_group *group,
     return EMBER_OK;
 }
 
-/* The key of the graph's static input shapes on the provider's thread
- * count; false when some input shape is not static. */
+/* The key of the graph's static input shapes on n_threads threads;
+ * false when some input shape is not static. */
 static bool static_key(const onednn_group *g, size_t n_threads, int64_t *key, size_t *n_key)
 {
     size_t n = 0;

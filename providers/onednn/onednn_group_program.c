@@ -179,15 +179,6 @@ static ember_status plan_sum(const onednn_group *g, group_program *p, size_t s,
     return onednn_reorder_create(st->k, u_md, &dst->md, &sp->sum_convert);
 }
 
-static size_t scratch_of(const_dnnl_primitive_t prim)
-{
-    const_dnnl_primitive_desc_t pd = NULL;
-    if (prim == NULL || dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success)
-        return 0;
-    const dnnl_memory_desc_t *md = onednn_pd_md(pd, dnnl_query_scratchpad_md, 0);
-    return md != NULL ? dnnl_memory_desc_get_size(md) : 0;
-}
-
 static void note_scratch_bytes(group_program *p, size_t bytes)
 {
     if (bytes > p->scratch_bytes)
@@ -196,7 +187,7 @@ static void note_scratch_bytes(group_program *p, size_t bytes)
 
 static void note_scratch(group_program *p, const_dnnl_primitive_t prim)
 {
-    note_scratch_bytes(p, scratch_of(prim));
+    note_scratch_bytes(p, onednn_scratch_bytes(prim));
 }
 
 static ember_status build_step(const onednn_group *g, group_program *p, size_t s,

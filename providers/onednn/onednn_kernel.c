@@ -370,12 +370,15 @@ static const dnnl_memory_desc_t *scratchpad_md(const_dnnl_primitive_t prim)
     return onednn_pd_md(pd, dnnl_query_scratchpad_md, 0);
 }
 
+size_t onednn_scratch_bytes(const_dnnl_primitive_t prim)
+{
+    const dnnl_memory_desc_t *md = scratchpad_md(prim);
+    return md != NULL ? dnnl_memory_desc_get_size(md) : 0;
+}
+
 size_t onednn_plan_scratch_bytes(const onednn_plan *plan)
 {
-    if (plan->custom != NULL)
-        return plan->custom->scratch_bytes;
-    const dnnl_memory_desc_t *md = scratchpad_md(plan->prim);
-    return md != NULL ? dnnl_memory_desc_get_size(md) : 0;
+    return plan->custom != NULL ? plan->custom->scratch_bytes : onednn_scratch_bytes(plan->prim);
 }
 
 ember_status onednn_plan_run(const onednn_kernel *k, const onednn_plan *plan,
@@ -386,38 +389,25 @@ ember_status onednn_plan_run(const onednn_kernel *k, const onednn_plan *plan,
     return onednn_check(k, dnnl_primitive_execute(plan->prim, stream, n_args, args), "to run");
 }
 
-/* Runs a reorder with args plus a scratchpad on stream, and waits. */
+/* Runs `plan` (or, when plan is NULL, the reorder `prim`) with args plus
+ * a scratchpad on stream, and waits. */
 static ember_status execute(const onednn_kernel *k, ember_kernel_context *ctx,
-                            const_dnnl_primitive_t prim, dnnl_stream_t stream,
-                            dnnl_exec_arg_t *args, int n_args)
+                            const onednn_plan *plan, const_dnnl_primitive_t prim,
+                            dnnl_stream_t stream, dnnl_exec_arg_t *args, int n_args)
 {
     dnnl_memory_t pad = NULL;
-    const dnnl_memory_desc_t *md = scratchpad_md(prim);
-    ember_status s = scratchpad(k, ctx, md, md != NULL ? dnnl_memory_desc_get_size(md) : 0, &pad);
+    const dnnl_memory_desc_t *md =
+        plan != NULL && plan->custom != NULL ? NULL : scratchpad_md(plan ? plan->prim : prim);
+    size_t bytes = plan != NULL ? onednn_plan_scratch_bytes(plan) : onednn_scratch_bytes(prim);
+    ember_status s = scratchpad(k, ctx, md, bytes, &pad);
     if (s != EMBER_OK)
         return s;
     if (pad != NULL)
         args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
-    s = onednn_check(k, dnnl_primitive_execute(prim, stream, n_args, args), "to run");
-    if (s == EMBER_OK)
-        s = onednn_check(k, dnnl_stream_wait(stream), "to finish");
-    dnnl_memory_destroy(pad);
-    return s;
-}
-
-/* The same for the plan's own work. */
-static ember_status execute_plan(const onednn_kernel *k, ember_kernel_context *ctx,
-                                 const onednn_plan *plan, dnnl_stream_t stream,
-                                 dnnl_exec_arg_t *args, int n_args)
-{
-    dnnl_memory_t pad = NULL;
-    const dnnl_memory_desc_t *md = plan->custom != NULL ? NULL : scratchpad_md(plan->prim);
-    ember_status s = scratchpad(k, ctx, md, onednn_plan_scratch_bytes(plan), &pad);
-    if (s != EMBER_OK)
-        return s;
-    if (pad != NULL)
-        args[n_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
-    s = onednn_plan_run(k, plan, stream, args, n_args);
+    if (plan != NULL)
+        s = onednn_plan_run(k, plan, stream, args, n_args);
+    else
+        s = onednn_check(k, dnnl_primitive_execute(prim, stream, n_args, args), "to run");
     if (s == EMBER_OK)
         s = onednn_check(k, dnnl_stream_wait(stream), "to finish");
     dnnl_memory_destroy(pad);
@@ -444,7 +434,7 @@ static ember_status reorder_constant(const onednn_kernel *k, const onednn_arg *a
                          "a stream");
     if (s == EMBER_OK) {
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-        s = execute(k, NULL, reorder, stream, args, 2);
+        s = execute(k, NULL, NULL, reorder, stream, args, 2);
     }
     dnnl_stream_destroy(stream);
     dnnl_memory_destroy(src);
@@ -879,7 +869,7 @@ static ember_status bind_arg(const onednn_kernel *k, ember_kernel_context *ctx, 
         s = new_memory(k, r, &a->md, buf, &r->internal[i]);
     if (s == EMBER_OK && a->from == ONEDNN_FROM_INPUT) {
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, r->user[i]}, {DNNL_ARG_TO, r->internal[i]}};
-        s = execute(k, ctx, a->reorder, r->stream, args, 2);
+        s = execute(k, ctx, NULL, a->reorder, r->stream, args, 2);
     }
     r->args[i] = (dnnl_exec_arg_t){a->arg, r->internal[i]};
     return s;
@@ -901,13 +891,13 @@ static ember_status run_plan(const onednn_kernel *k, ember_kernel_context *ctx,
         s = bind_arg(k, ctx, r, a, i, data);
     }
     if (s == EMBER_OK)
-        s = execute_plan(k, ctx, plan, r->stream, r->args, (int)plan->n_args);
+        s = execute(k, ctx, plan, NULL, r->stream, r->args, (int)plan->n_args);
     for (size_t i = 0; s == EMBER_OK && i < plan->n_args; i++) {
         const onednn_arg *a = &plan->args[i];
         if (a->from != ONEDNN_FROM_OUTPUT || a->reorder == NULL)
             continue;
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, r->internal[i]}, {DNNL_ARG_TO, r->user[i]}};
-        s = execute(k, ctx, a->reorder, r->stream, args, 2);
+        s = execute(k, ctx, NULL, a->reorder, r->stream, args, 2);
     }
     return s;
 }

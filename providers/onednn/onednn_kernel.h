@@ -41,9 +41,9 @@ typedef struct ember_kernel onednn_kernel;
 struct ember_provider {
     const ember_host_api *host;
     dnnl_engine_t engine;
-    /* The thread count plans are built for at kernel_create, before the
-     * session's count is known: the intra_op_num_threads option, else one
-     * per online CPU (the session's default). */
+    /* The thread count plans are built for at kernel_create when the core
+     * does not tell the session's (node_thread_count, ABI 1.2): the
+     * intra_op_num_threads option, else one per online CPU. */
     size_t n_threads;
     /* The winograd option: 3x3 convolutions may run as Winograd F(4x4, 3x3)
      * (kernels_conv_winograd.c). */
@@ -337,7 +337,8 @@ ember_status onednn_const_memory(const onednn_kernel *k, size_t index,
                                  const dnnl_memory_desc_t *user_md,
                                  const dnnl_memory_desc_t *md, const void *data,
                                  dnnl_memory_t *out);
-/* Scratchpad bytes one run of the plan needs. */
+/* Scratchpad bytes one run of the primitive (0 for NULL) or of the plan needs. */
+size_t onednn_scratch_bytes(const_dnnl_primitive_t prim);
 size_t onednn_plan_scratch_bytes(const onednn_plan *plan);
 /* Runs the plan's primitive (or its custom work) on stream with args,
  * which end with the scratchpad when the plan needs one. */
